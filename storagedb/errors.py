@@ -15,6 +15,7 @@ so code that already handles those keeps working::
     │   ├── NotAStorageDBFileError       wrong magic number
     │   └── TruncatedFileError           file shorter than its header says
     ├── BufferPoolFullError              every frame is pinned
+    ├── PageGuardError (RuntimeError)    a page guard used outside its block
     ├── DatabaseLockedError              another process has the database open
     ├── DatabaseClosedError              use after close()
     ├── TransactionError                 misuse of db.transaction()
@@ -48,6 +49,7 @@ __all__ = [
     "NotAStorageDBFileError",
     "TruncatedFileError",
     "BufferPoolFullError",
+    "PageGuardError",
     "DatabaseLockedError",
     "DatabaseClosedError",
     "TransactionError",
@@ -112,6 +114,10 @@ class TruncatedFileError(FileFormatError):
 
 class BufferPoolFullError(StorageDBError):
     """Every frame of the buffer pool is pinned, so no page can be brought in."""
+
+
+class PageGuardError(StorageDBError, RuntimeError):
+    """A page guard was used before entering or after leaving its ``with`` block."""
 
 
 class DatabaseLockedError(StorageDBError):
