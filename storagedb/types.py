@@ -235,11 +235,17 @@ class ColumnType:
         return self.to_storage(text, column)
 
     def batch_view(self, storage: np.ndarray) -> np.ndarray:
-        """Return a storage-form array as this type's batch dtype, without copying."""
+        """Return a storage-form array as this type's batch dtype.
+
+        No copy is made except for dates, whose int32 days widen to the
+        8-byte ``datetime64[D]``.
+        """
         if self.base == "bool":
             return storage.view(np.bool_)
-        if self.base in ("date", "timestamp"):
+        if self.base == "timestamp":
             return storage.view(self.batch_dtype)
+        if self.base == "date":
+            return storage.astype(self.batch_dtype)
         return storage
 
 

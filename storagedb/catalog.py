@@ -1,0 +1,171 @@
+"""The catalog: the tables of a database, their schemas and their files.
+
+The catalog is one small file, ``catalog.sdb``, rewritten whole at every
+change and committed atomically: the new contents go to ``catalog.sdb.tmp``,
+which is fsynced, renamed over the old file, and the directory is fsynced.
+A crash therefore leaves either the old catalog or the new one, never a mix.
+
+Catalog file (16-byte header = 8 + 4 + 4, then the body):
+
+======  ======  ========  ===================================================
+OFFSET  SIZE    FIELD     MEANING
+======  ======  ========  ===================================================
+0       8       magic     ``b"SDBCATLG"``
+8       4       length    bytes in the body
+12      4       checksum  CRC32 of the body
+16      length  body      UTF-8 JSON (see docs/file-format.md)
+======  ======  ========  ===================================================
+
+JSON is data, never code: nothing in the catalog is evaluated, and every
+file name in it is checked against the patterns the engine generates before
+it is used, so a damaged catalog cannot make storagedb touch a file outside
+the database directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import struct
+import zlib
+from typing import Any
+
+from .errors import CorruptCatalogError, StorageIOError
+from .storage.paged_file import fsync_directory
+
+__all__ = ["Catalog", "CATALOG_NAME", "CATALOG_HEADER", "CATALOG_HEADER_SIZE", "valid_file_name", "valid_dir_name"]
+
+CATALOG_NAME = "catalog.sdb"
+CATALOG_HEADER = struct.Struct("<8sII")
+CATALOG_HEADER_SIZE = 16  # 8 + 4 + 4
+MAGIC = b"SDBCATLG"
+CATALOG_FORMAT = 1
+#: The catalog holds no row data; a larger one is corruption.
+MAX_CATALOG_BYTES = 64 << 20
+
+_FILE_NAME = re.compile(r"^(seg|open|del)-[0-9]{6,12}\.sdb$")
+_DIR_NAME = re.compile(r"^t[0-9]{6,12}$")
+
+
+def valid_file_name(name: Any) -> bool:
+    """True for the segment, open-segment and delete-vector names the engine makes."""
+    return isinstance(name, str) and bool(_FILE_NAME.match(name))
+
+
+def valid_dir_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(_DIR_NAME.match(name))
+
+
+def _empty() -> dict[str, Any]:
+    return {"format": CATALOG_FORMAT, "next_table_id": 1, "next_file_id": 1, "checkpoint_lsn": 0, "tables": {}}
+
+
+class Catalog:
+    """The committed catalog of one database directory.
+
+    ``data`` is the last committed state. Callers build a modified copy with
+    :meth:`draft` and install it with :meth:`commit`.
+    """
+
+    def __init__(self, directory: str, data: dict[str, Any]) -> None:
+        self.directory = directory
+        self.path = os.path.join(directory, CATALOG_NAME)
+        self.data = data
+
+    @classmethod
+    def load_or_create(cls, directory: str, *, readonly: bool = False) -> "Catalog":
+        path = os.path.join(directory, CATALOG_NAME)
+        if not os.path.exists(path):
+            catalog = cls(directory, _empty())
+            if not readonly:
+                catalog.commit(catalog.data)
+            return catalog
+        return cls(directory, _read(path))
+
+    def draft(self) -> dict[str, Any]:
+        """A deep copy of the committed state, to modify and then commit."""
+        return copy.deepcopy(self.data)
+
+    def commit(self, data: dict[str, Any]) -> None:
+        """Atomically replace the catalog file with ``data``.
+
+        Raises:
+            StorageIOError: the write, fsync or rename failed; the old
+                catalog is still in place.
+        """
+        _validate(data, self.path)
+        body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        header = CATALOG_HEADER.pack(MAGIC, len(body), zlib.crc32(body))
+        temporary = self.path + ".tmp"
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(header + body)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.path)
+            fsync_directory(self.directory)
+        except OSError as exc:
+            raise StorageIOError(f"{self.path}: committing the catalog failed: {exc.strerror or exc}") from exc
+        self.data = copy.deepcopy(data)
+
+
+def _read(path: str) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        header = handle.read(CATALOG_HEADER_SIZE)
+        if len(header) < CATALOG_HEADER_SIZE:
+            raise CorruptCatalogError(f"{path}: catalog is truncated ({len(header)} bytes, the header needs 16)")
+        magic, length, checksum = CATALOG_HEADER.unpack(header)
+        if magic != MAGIC:
+            raise CorruptCatalogError(f"{path}: not a storagedb catalog (magic {magic!r})")
+        if length > MAX_CATALOG_BYTES:
+            raise CorruptCatalogError(f"{path}: catalog declares {length} bytes, above the {MAX_CATALOG_BYTES} limit")
+        body = handle.read(length + 1)
+    if len(body) != length:
+        raise CorruptCatalogError(f"{path}: catalog body is {len(body)} bytes, its header says {length}")
+    if zlib.crc32(body) != checksum:
+        raise CorruptCatalogError(
+            f"{path}: catalog checksum mismatch (stored 0x{checksum:08x}, computed 0x{zlib.crc32(body):08x})"
+        )
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptCatalogError(f"{path}: catalog does not parse: {exc}") from None
+    _validate(data, path)
+    return data
+
+
+def _validate(data: Any, path: str) -> None:
+    """Check the catalog's shape and every file name in it."""
+
+    def fail(reason: str) -> None:
+        raise CorruptCatalogError(f"{path}: catalog is invalid: {reason}")
+
+    if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT:
+        fail(f"format is {data.get('format') if isinstance(data, dict) else data!r}, expected {CATALOG_FORMAT}")
+    for field in ("next_table_id", "next_file_id", "checkpoint_lsn"):
+        if not isinstance(data.get(field), int) or data[field] < 0:
+            fail(f"{field} is {data.get(field)!r}")
+    tables = data.get("tables")
+    if not isinstance(tables, dict):
+        fail("tables is not an object")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            fail(f"table {name!r} is not an object")
+        if not valid_dir_name(table.get("directory")):
+            fail(f"table {name!r} has an invalid directory name {table.get('directory')!r}")
+        segments = table.get("segments")
+        if not isinstance(segments, list):
+            fail(f"table {name!r} has no segment list")
+        for segment in segments:
+            if not isinstance(segment, dict) or not valid_file_name(segment.get("file")):
+                fail(f"table {name!r} lists an invalid segment {segment!r}")
+            vector = segment.get("delete_vector")
+            if vector is not None and not valid_file_name(vector):
+                fail(f"table {name!r} lists an invalid delete vector {vector!r}")
