@@ -1,24 +1,457 @@
-"""The ``storagedb`` command-line tool."""
+"""The ``storagedb`` command-line tool.
+
+Subcommands: ``load``, ``scan``, ``get``, ``info``, ``check``, ``compact``,
+``demo`` and ``bench``. Exit status: 0 on success, 1 when a key or table is
+not found or ``check`` finds damage, 2 for a usage or input error. Errors
+are one line on stderr; ``--debug`` shows the traceback too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
 import sys
+import time
+from typing import Any, Iterator, Sequence
 
 from . import __version__
+from .batch import ColumnData
+from .errors import (
+    CorruptionError,
+    InvalidInputError,
+    LoadError,
+    NotFoundError,
+    SchemaError,
+    StorageDBError,
+)
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT = 0, 1, 2
+#: Rows the ``table`` format prints when no ``--limit`` is given.
+DEFAULT_TABLE_ROWS = 1000
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own usage errors: exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"storagedb: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="storagedb", description="An embedded, disk-backed storage engine.")
+    parser = _Parser(prog="storagedb", description="An embedded, disk-backed storage engine.")
     parser.add_argument("--version", action="version", version=f"storagedb {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    load = commands.add_parser("load", help="bulk load a CSV, TSV or TPC-H .tbl file into a table")
+    load.add_argument("db", metavar="DB", help="database directory (created if missing)")
+    load.add_argument("table", metavar="TABLE", help="table name (created if missing)")
+    load.add_argument("file", metavar="FILE", help="input file; the delimiter follows the extension")
+    load.add_argument("--layout", choices=["nsm", "dsm", "pax"], help="layout of a new table (default nsm)")
+    load.add_argument("--primary-key", metavar="COL[,COL]", help="primary key column(s) of a new table")
+    load.add_argument("--delimiter", metavar="C", help="field delimiter (one character; \\t for tab)")
+    load.add_argument("--no-header", action="store_true", help="the file has no header line")
+    load.add_argument("--columns", metavar="NAME:TYPE,...", help="column names and types instead of inferring them")
+    load.add_argument(
+        "--compression",
+        choices=["auto", "none", "dictionary", "rle", "bitpack", "delta", "for", "zstd", "lz4"],
+        help="column encoding of a new DSM or PAX table (default auto: the smallest per chunk)",
+    )
+    load.add_argument("--segment-rows", type=int, metavar="N", help="rows per segment of a new table")
+    load.add_argument("--row-group-rows", type=int, metavar="N", help="rows per DSM chunk or PAX row group")
+    load.set_defaults(handler=cmd_load)
+
+    scan = commands.add_parser("scan", help="print rows of a table")
+    scan.add_argument("db", metavar="DB")
+    scan.add_argument("table", metavar="TABLE")
+    scan.add_argument("--columns", metavar="A,B", help="columns to print (default all)")
+    scan.add_argument("--where", metavar="EXPR", help="filter, e.g. \"price > 10 AND NOT (flag = 'R')\"")
+    scan.add_argument("--limit", type=int, metavar="N", help="print at most N rows")
+    scan.add_argument("--format", choices=["table", "csv", "jsonl"], default="table", help="output format")
+    scan.add_argument("--group-by", metavar="A,B", help="group rows by these columns (with --agg)")
+    scan.add_argument("--agg", metavar="FUNCS", help="aggregates, e.g. \"sum(x),count(*),avg(y)\"")
+    scan.set_defaults(handler=cmd_scan)
+
+    get = commands.add_parser("get", help="print the row with a primary key")
+    get.add_argument("db", metavar="DB")
+    get.add_argument("table", metavar="TABLE")
+    get.add_argument("key", metavar="KEY", nargs="+", help="one value per primary-key column")
+    get.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    get.set_defaults(handler=cmd_get)
+
+    info = commands.add_parser("info", help="describe a database or one table")
+    info.add_argument("db", metavar="DB")
+    info.add_argument("table", metavar="TABLE", nargs="?")
+    info.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    info.set_defaults(handler=cmd_info)
+
+    check = commands.add_parser("check", help="verify every page checksum and structure")
+    check.add_argument("db", metavar="DB")
+    check.set_defaults(handler=cmd_check)
+
+    compact = commands.add_parser("compact", help="merge a table's segments, dropping deleted rows")
+    compact.add_argument("db", metavar="DB")
+    compact.add_argument("table", metavar="TABLE")
+    compact.set_defaults(handler=cmd_compact)
+
+    demo = commands.add_parser("demo", help="load the bundled sample data and show what storagedb does")
+    demo.add_argument("--keep", metavar="DIR", help="build the demo database in DIR and keep it")
+    demo.set_defaults(handler=cmd_demo)
+
+    bench = commands.add_parser("bench", help="run the OLTP or OLAP benchmark (needs the bench extra)")
+    bench.add_argument("suite", choices=["oltp", "olap"])
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark harness")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_INPUT
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("storagedb: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``); that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (StorageDBError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"storagedb: error: {_one_line(exc)}", file=sys.stderr)
+        if isinstance(exc, (InvalidInputError, IsADirectoryError, FileNotFoundError, PermissionError)):
+            return EXIT_INPUT
+        return EXIT_NOT_FOUND
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename and not isinstance(exc, StorageDBError):
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return " ".join(str(exc).split("\n"))
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise SchemaError(f"empty column name in {text!r}")
+    return parts
+
+
+def _parse_columns_option(text: str) -> list[tuple[str, str]]:
+    """``"id:int64,price:decimal(12,2)"`` to ``[("id", "int64"), ...]``; commas inside () belong to the type."""
+    out = []
+    depth = 0
+    current = ""
+    for ch in text + ",":
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            if ":" not in current:
+                raise SchemaError(f"--columns entry {current.strip()!r} must be NAME:TYPE")
+            name, _, type_name = current.partition(":")
+            if not name.strip():
+                raise SchemaError(f"--columns entry {current.strip()!r} has no column name")
+            out.append((name.strip(), type_name.strip()))
+            current = ""
+        else:
+            current += ch
+    return out
+
+
+def _open_db(path: str, readonly: bool):
+    from . import connect
+
+    if readonly and not os.path.isdir(path):
+        raise NotFoundError(f"{path}: no database here")
+    return connect(path, readonly=readonly)
+
+
+# -- load ------------------------------------------------------------------
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from .csvio import DelimitedReader
+    from .types import parse_type
+
+    if not os.path.isfile(args.file):
+        raise LoadError(f"{args.file}: no such file")
+    delimiter = args.delimiter
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise LoadError(f"--delimiter must be one character, got {args.delimiter!r}")
+    declared = _parse_columns_option(args.columns) if args.columns else None
+    if declared is not None:
+        declared = [(name, parse_type(type_name)) for name, type_name in declared]
+    header = False if args.no_header else None
+
+    with _open_db(args.db, readonly=False) as db:
+        exists = args.table in db.table_names()
+        created = False
+        if exists:
+            table = db.table(args.table)
+            if args.layout and args.layout != table.layout:
+                raise SchemaError(f"table {args.table!r} exists with layout {table.layout}, not {args.layout}")
+            if args.primary_key and tuple(_split(args.primary_key)) != table.primary_key:
+                raise SchemaError(
+                    f"table {args.table!r} exists with primary key ({', '.join(table.primary_key) or 'none'})"
+                )
+            columns = declared or [(c.name, c.type) for c in table.schema.columns]
+            reader = DelimitedReader(args.file, delimiter=delimiter, header=header, columns=columns)
+            if declared is not None and [n for n, _ in declared] != table.columns:
+                raise SchemaError(f"--columns names {[n for n, _ in declared]} differ from the table's {table.columns}")
+        else:
+            reader = DelimitedReader(args.file, delimiter=delimiter, header=header, columns=declared)
+            options: dict[str, Any] = {}
+            if args.compression:
+                options["compression"] = args.compression
+            if args.segment_rows:
+                options["segment_rows"] = args.segment_rows
+            if args.row_group_rows:
+                options["row_group_rows"] = args.row_group_rows
+            columns = list(zip(reader.names, (t.name for t in reader.types)))
+            table = db.create_table(
+                args.table, columns, primary_key=_split(args.primary_key), layout=args.layout or "nsm", **options
+            )
+            created = True
+        started = time.perf_counter()
+        try:
+            with _LoadProgress(args.file) as progress:
+                count = table.load_columns(_batches(reader, table, progress), source=args.file)
+        except BaseException:
+            if created:
+                db.drop_table(args.table)
+            raise
+        elapsed = time.perf_counter() - started
+        db.checkpoint()
+        rate = count / elapsed if elapsed > 0 else float("inf")
+        print(
+            f"loaded {count:,} rows into {args.table} ({table.layout}, {len(table.segments())} segments) "
+            f"in {elapsed:.2f} s ({rate:,.0f} rows/s)"
+        )
+    return EXIT_OK
+
+
+def _batches(reader, table, progress) -> Iterator[tuple[list[ColumnData], int, Any]]:
+    from .convert import filler_for
+
+    columns = table.schema.columns
+    for batch in reader:
+        data = []
+        for column, values, nulls in zip(columns, batch.arrays, batch.nulls):
+            if nulls is not None and values.dtype == object:
+                values = values.copy()
+                values[nulls] = filler_for(column)
+            if nulls is not None and not column.nullable and nulls.any():
+                row = int(nulls.nonzero()[0][0])
+                raise LoadError(
+                    f"{reader.path}:{int(batch.line_numbers[row])}: column {column.name!r} is NOT NULL but the field is empty"
+                )
+            data.append(ColumnData(values, nulls))
+        progress.advance(batch.row_count)
+        yield data, batch.row_count, batch.line_numbers
+
+
+class _LoadProgress:
+    """A rows-per-second progress line on a terminal; nothing otherwise."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> "_LoadProgress":
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("loading {task.description}"),
+                TextColumn("{task.completed:,} rows"),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task(os.path.basename(self.path), total=None, rate="")
+            self._started = time.perf_counter()
+        return self
+
+    def advance(self, rows: int) -> None:
+        if self._progress is not None:
+            elapsed = time.perf_counter() - self._started
+            task = self._progress.tasks[0]
+            rate = (task.completed + rows) / elapsed if elapsed > 0 else 0
+            self._progress.update(self._task, advance=rows, rate=f"{rate:,.0f} rows/s")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc_info)
+
+
+# -- scan and get ------------------------------------------------------------
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .where import parse_where
+
+    if args.limit is not None and args.limit < 0:
+        raise InvalidInputError(f"--limit must be 0 or more, got {args.limit}")
+    with _open_db(args.db, readonly=True) as db:
+        table = db.table(args.table)
+        where = parse_where(args.where) if args.where else None
+        if args.agg or args.group_by:
+            names, rows = _aggregate(table, args, where)
+        else:
+            columns = _split(args.columns)
+            names = columns or table.columns
+            rows = table.scan(columns, where)
+        limit = args.limit
+        if limit is None and args.format == "table":
+            limit = DEFAULT_TABLE_ROWS
+        limited = itertools.islice(rows, limit) if limit is not None else rows
+        out = sys.stdout
+        if args.format == "csv":
+            from .cli_format import write_csv
+
+            written = write_csv(out, names, limited)
+        elif args.format == "jsonl":
+            from .cli_format import write_jsonl
+
+            written = write_jsonl(out, names, limited)
+        else:
+            from .cli_format import write_table
+
+            written = write_table(out, names, limited)
+            if args.limit is None and written == DEFAULT_TABLE_ROWS and next(iter(rows), None) is not None:
+                print(f"(first {DEFAULT_TABLE_ROWS} rows; use --limit or --format csv for more)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _aggregate(table, args, where) -> tuple[list[str], Iterator[tuple]]:
+    from .aggregate import parse_aggregates
+
+    if not args.agg:
+        raise InvalidInputError("--group-by needs --agg, e.g. --agg \"count(*)\"")
+    if args.columns:
+        raise InvalidInputError("--columns cannot be combined with --agg; the output columns are the groups and aggregates")
+    group_by = _split(args.group_by) or []
+    aggregates = parse_aggregates(args.agg)
+    result = table.aggregate(group_by=group_by, aggregates=aggregates, where=where)
+    return list(result.names), iter(result.rows)
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with _open_db(args.db, readonly=True) as db:
+        table = db.table(args.table)
+        if not table.primary_key:
+            raise InvalidInputError(f"table {args.table!r} has no primary key; use 'storagedb scan --where' instead")
+        if len(args.key) != len(table.primary_key):
+            raise InvalidInputError(
+                f"table {args.table!r} has a {len(table.primary_key)}-column key "
+                f"({', '.join(table.primary_key)}); got {len(args.key)} values"
+            )
+        key = tuple(
+            table.schema.column(name).type.parse_text(text, name) for name, text in zip(table.primary_key, args.key)
+        )
+        key = tuple(
+            table.schema.column(name).type.from_storage(value) for name, value in zip(table.primary_key, key)
+        )
+        row = table.get(key if len(key) > 1 else key[0])
+        if row is None:
+            print(f"storagedb: not found: no row with key {' '.join(args.key)} in {args.table}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        if args.format == "json":
+            from .cli_format import json_value
+
+            print(json.dumps({name: json_value(value) for name, value in row.items()}, ensure_ascii=False))
+        else:
+            from .cli_format import write_table
+
+            write_table(sys.stdout, ["column", "value"], list(row.items()))
+    return EXIT_OK
+
+
+# -- info, check, compact ------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .inspect import database_info, table_info
+
+    with _open_db(args.db, readonly=True) as db:
+        info = table_info(db, args.table) if args.table else database_info(db)
+    if args.json:
+        from .cli_format import json_value
+
+        print(json.dumps(_jsonable(info, json_value), indent=2, ensure_ascii=False))
+    else:
+        from .inspect import print_info
+
+        print_info(sys.stdout, info)
+    return EXIT_OK
+
+
+def _jsonable(value: Any, convert) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item, convert) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item, convert) for item in value]
+    return convert(value)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .inspect import check_database
+
+    if not os.path.isdir(args.db):
+        raise NotFoundError(f"{args.db}: no database here")
+    problems, checked = check_database(args.db)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"check failed: {len(problems)} problem(s) in {checked['files']} files", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    print(f"ok: {checked['files']} files, {checked['pages']:,} pages, {checked['rows']:,} rows checked")
+    return EXIT_OK
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    with _open_db(args.db, readonly=False) as db:
+        table = db.table(args.table)
+        before = len(table.segments())
+        result = table.compact()
+        print(f"compacted {args.table}: {before} segments -> {len(table.segments())}, {result['rows']:,} live rows")
+    return EXIT_OK
+
+
+# -- demo and bench ------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.keep)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        from .bench import run_cli
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"the benchmark harness needs the bench extra: pip install 'storagedb[bench]' ({exc})"
+        ) from None
+    return run_cli(args.suite, args.rest)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,26 @@ class Table:
             out.update(self._stats.as_dict())
             return out
 
+    def column_info(self) -> list[dict[str, Any]]:
+        """Per column: type, pages, encodings, raw and stored bytes over all sealed segments."""
+        with self._db._lock:
+            self._check_open()
+            out = []
+            for index, column in enumerate(self.schema.columns):
+                entry: dict[str, Any] = {"name": column.name, "type": column.type.name, "nullable": column.nullable}
+                parts = [segment.reader.column_bytes()[index] for segment in self._segments]
+                if parts and all(part.get("pages") is not None for part in parts):
+                    entry["pages"] = sum(part["pages"] for part in parts)
+                    entry["raw_bytes"] = sum(part["raw_bytes"] for part in parts)
+                    entry["stored_bytes"] = sum(part["stored_bytes"] for part in parts)
+                    entry["ratio"] = entry["raw_bytes"] / entry["stored_bytes"] if entry["stored_bytes"] else None
+                    encodings = sorted({name for part in parts for name in part.get("encodings", [part["encoding"]])})
+                    entry["encoding"] = ", ".join(encodings)
+                else:
+                    entry["encoding"] = parts[0]["encoding"] if parts else None
+                out.append(entry)
+            return out
+
     def segments(self) -> list[dict[str, Any]]:
         """One description per sealed segment: file, rows, key range, Bloom filter size."""
         with self._db._lock:

@@ -1,0 +1,82 @@
+"""``storagedb demo``: load the bundled sample data and show the engine at work."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from . import connect
+
+__all__ = ["run_demo", "seeds_directory"]
+
+
+def seeds_directory() -> str | None:
+    """The ``seeds/`` folder of a source checkout, if this package sits in one."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidate = os.path.join(os.path.dirname(here), "seeds")
+    return candidate if os.path.isfile(os.path.join(candidate, "lineitem.csv")) else None
+
+
+def run_demo(keep: str | None = None) -> int:
+    """Load seeds/lineitem.csv, orders.csv and flights.csv; print info, a scan and a lookup."""
+    from .cli_format import write_table
+    from .csvio import DelimitedReader
+    from .errors import NotFoundError
+    from .inspect import database_info, print_info
+    from .where import parse_where
+
+    seeds = seeds_directory()
+    if seeds is None:
+        raise NotFoundError("the demo needs the seeds/ folder of a storagedb source checkout")
+    directory = keep or tempfile.mkdtemp(prefix="storagedb-demo-")
+    path = os.path.join(directory, "demo.db") if keep is None else directory
+    out = sys.stdout
+    try:
+        with connect(path) as db:
+            plan = [
+                ("lineitem", "lineitem.csv", ["l_orderkey", "l_linenumber"], "nsm"),
+                ("orders", "orders.csv", ["o_orderkey"], "pax"),
+                ("flights", "flights.csv", None, "dsm"),
+            ]
+            for name, file_name, key, layout in plan:
+                if name in db.table_names():
+                    continue
+                started = time.perf_counter()
+                reader = DelimitedReader(os.path.join(seeds, file_name))
+                table = db.create_table(
+                    name, list(zip(reader.names, (t.name for t in reader.types))), primary_key=key, layout=layout
+                )
+                from .cli import _batches, _LoadProgress
+
+                with _LoadProgress(file_name) as progress:
+                    count = table.load_columns(_batches(reader, table, progress), source=file_name)
+                elapsed = time.perf_counter() - started
+                print(f"loaded {count:,} rows of {file_name} into {name} ({layout}) in {elapsed:.2f} s", file=out)
+            print(file=out)
+            print_info(out, database_info(db))
+
+            lineitem = db.table("lineitem")
+            where = "l_shipdate >= '1995-03-01' AND l_shipdate < '1995-03-02' AND l_quantity > 45"
+            print(f"\nscan lineitem where {where}:", file=out)
+            rows = list(
+                lineitem.scan(
+                    ["l_orderkey", "l_linenumber", "l_quantity", "l_extendedprice", "l_shipdate"], parse_where(where)
+                )
+            )
+            write_table(out, ["l_orderkey", "l_linenumber", "l_quantity", "l_extendedprice", "l_shipdate"], rows)
+            print("\nget lineitem (1, 1):", file=out)
+            row = lineitem.get((1, 1))
+            write_table(out, ["column", "value"], list(row.items()) if row else [])
+            stats = lineitem.stats()
+            print(
+                f"lookups {stats['lookups']}, segments skipped by key range {stats['segments_skipped_by_range']}, "
+                f"by Bloom filter {stats['segments_skipped_by_bloom']}",
+                file=out,
+            )
+    finally:
+        if keep is None:
+            shutil.rmtree(directory, ignore_errors=True)
+    return 0
