@@ -45,6 +45,7 @@ from .index.arrays import pack_arrays, unpack_arrays
 from .index.bloom import BloomFilter
 from .index.keyhash import hash_key_columns
 from .index.zonemap import ZoneMap, compute_zone_map
+from .layout import columnar
 from .layout import nsm as nsm_layout
 from .layout.base import LayoutOptions
 from .record import RecordCodec
@@ -62,8 +63,12 @@ SEGMENT_FORMAT = 1
 MAX_DESCRIPTOR_BYTES = 16 << 20
 _LENGTH = struct.Struct("<I")
 
-_WRITERS = {"nsm": nsm_layout.write_nsm}
-_READERS = {"nsm": nsm_layout.NsmLayoutReader}
+_WRITERS = {"nsm": nsm_layout.write_nsm, "dsm": columnar.write_dsm, "pax": columnar.write_pax}
+_READERS = {
+    "nsm": nsm_layout.NsmLayoutReader,
+    "dsm": columnar.ColumnarLayoutReader,
+    "pax": columnar.ColumnarLayoutReader,
+}
 LAYOUT_NAMES = tuple(_WRITERS)
 
 
@@ -306,20 +311,21 @@ class SealedSegment:
         return len(self.reader.zone_bounds) - 1
 
     def scan(
-        self, wanted: Sequence[int], zone_filter: Any, stats: SegmentStats
-    ) -> Iterator[tuple[int, list[ColumnData]]]:
+        self, wanted: Sequence[int], zone_filter: Any, stats: SegmentStats, raw: bool = False
+    ) -> Iterator[tuple[int, list[Any]]]:
         """Yield ``(first_row, columns)`` batches of the zones ``zone_filter`` accepts.
 
         ``zone_filter(segment, zone_index)`` returns False to skip a zone, or
-        is None to read every zone. Deleted rows are still in the batches;
-        the caller masks them with :meth:`live_mask`.
+        is None to read every zone. With ``raw``, dictionary- and run-length
+        encoded chunks come as ``DictionaryColumn`` and ``RunColumn``.
+        Deleted rows are still in the batches; the caller masks them with
+        :meth:`live_mask`.
         """
         zones = self.zone_count()
         if not zones:
             return
         keep = [True] * zones if zone_filter is None else [zone_filter(self, z) for z in range(zones)]
         zone = 0
-        bounds = self.reader.zone_bounds
         while zone < zones:
             if not keep[zone]:
                 stats.zones_skipped += 1
@@ -330,11 +336,10 @@ class SealedSegment:
             while end < zones and keep[end]:
                 end += 1
             stats.zones_read += end - zone
-            for first_row, columns, pages in self.reader.scan_zones(zone, end, wanted):
+            for first_row, columns, pages in self.reader.scan_zones(zone, end, wanted, raw):
                 stats.pages_read += pages
                 yield first_row, columns
             zone = end
-        del bounds
 
     def _zone_pages(self, zone: int) -> int:
         counter = getattr(self.reader, "zone_pages", None)

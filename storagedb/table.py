@@ -35,7 +35,9 @@ from .convert import arrays_to_columns, row_to_storage, rows_to_columns, to_batc
 from .errors import DuplicateKeyError, InvalidValueError, PredicateError, SchemaError, UnsupportedError
 from .index.delete_vector import read_delete_vector
 from .index.keyhash import hash_key
+from .batch import plain
 from .layout.base import LayoutOptions
+from .layout.columnar import DEFAULT_ROW_GROUP_ROWS
 from .open_segment import OpenSegment
 from .record import RecordCodec
 from .schema import Schema
@@ -75,7 +77,7 @@ class Table:
         self._bloom_bits = int(self.options.get("bloom_bits_per_key", DEFAULT_BLOOM_BITS))
         self._layout_options = LayoutOptions(
             compression=self.options.get("compression", "auto"),
-            row_group_rows=int(self.options.get("row_group_rows", 65_536)),
+            row_group_rows=int(self.options.get("row_group_rows", DEFAULT_ROW_GROUP_ROWS.get(self.layout, 65_536))),
         )
         self._stats = SegmentStats()
         self._segments: list[SealedSegment] = []
@@ -458,7 +460,7 @@ class Table:
             segments = list(self._segments)
         zone_filter = self._zone_filter(bound) if bound is not None else None
         for segment in segments:
-            iterator = segment.scan(needed, zone_filter, self._stats)
+            iterator = segment.scan(needed, zone_filter, self._stats, raw=bound is not None)
             while True:
                 with self._db._lock:
                     self._check_open()
@@ -484,7 +486,7 @@ class Table:
             named = {self.schema.columns[i].name: c for i, c in zip(needed, columns)}
             matches = bound.evaluate(named, count)
             mask = matches if mask is None else (mask & matches)
-        out = [columns[p] for p in positions]
+        out = [plain(columns[p]) for p in positions]
         if mask is None:
             return out if count else None
         if not mask.any():

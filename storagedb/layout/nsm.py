@@ -484,7 +484,7 @@ class NsmLayoutReader(NsmReader):
         reader.overflow_pages = int(info.get("overflow_pages", 0))
         return reader
 
-    def scan_zones(self, first_zone, last_zone, wanted):
+    def scan_zones(self, first_zone, last_zone, wanted, raw=False):
         first_page = first_zone * self.pages_per_zone
         last_page = min(last_zone * self.pages_per_zone, self.page_count)
         yield from self.scan_pages(first_page, last_page, wanted)

@@ -1,0 +1,319 @@
+"""DSM and PAX: column chunks on page runs.
+
+Both layouts cut a segment's rows into groups of ``row_group_rows`` rows and
+encode each column of each group as one *column chunk*
+(``storagedb.encoding``), stored as its own page run. They differ only in
+where the runs sit in the file:
+
+* **DSM** (column store) writes column 0's chunks for every group, then
+  column 1's, and so on: each column's values lie contiguously on their own
+  run of pages, so a scan of one column reads nothing else.
+* **PAX** writes group 0's chunks for every column, then group 1's: a row
+  group's chunks lie together, so rebuilding a row reads pages that are
+  close, while a scan of some columns still reads only their chunks.
+
+A chunk starts on a page boundary, so every data page belongs to exactly one
+column chunk (PAX's minipages). Row ``r`` is in group ``r // row_group_rows``
+at position ``r % row_group_rows``: arithmetic, no search.
+
+The directory (an array group run) holds, per column and group, the chunk's
+first page, page count, byte length and raw (unencoded) size, and the
+encoding names used per column. Zones and fence units are the row groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..batch import AnyColumn, ColumnData, DictionaryColumn, RunColumn
+from ..encoding import ChunkView, encode_chunk
+from ..errors import CorruptionError, UnsupportedError
+from ..index.arrays import pack_arrays, unpack_arrays
+from ..record import RecordCodec
+from ..schema import Schema
+from ..storage.buffer_pool import BufferPool
+from ..storage.page_run import RunRef, read_run, run_images, write_run
+from .base import LayoutOptions, WrittenLayout
+
+__all__ = ["write_dsm", "write_pax", "ColumnarLayoutReader", "encoding_kind", "DEFAULT_ROW_GROUP_ROWS"]
+
+#: Default rows per chunk: DSM favours long scans, PAX cheaper row rebuilds.
+DEFAULT_ROW_GROUP_ROWS = {"dsm": 65_536, "pax": 16_384}
+
+_FORCED = {"dictionary", "rle", "bitpack", "delta", "for"}
+
+
+def encoding_kind(column) -> str:
+    """The ``storagedb.encoding`` kind of a column's storage form."""
+    base = column.type.base
+    if base == "bool":
+        return "uint8"
+    if base == "date":
+        return "int32"
+    if base in ("timestamp", "decimal"):
+        return "int64"
+    return base
+
+
+def _encode(values: np.ndarray, nulls: np.ndarray | None, kind: str, compression: str) -> bytes:
+    """Encode one chunk following the table's ``compression`` option."""
+    if compression == "auto":
+        return encode_chunk(values, nulls, kind)
+    if compression in ("none", "plain"):
+        return encode_chunk(values, nulls, kind, encoding="plain", compression="none")
+    if compression in ("zstd", "lz4"):
+        return encode_chunk(values, nulls, kind, encoding="plain", compression=compression)
+    if compression in _FORCED:
+        try:
+            return encode_chunk(values, nulls, kind, encoding=compression, compression="none")
+        except UnsupportedError:
+            # This encoding cannot hold this kind (delta of text, say); the
+            # column falls back to plain and ``info`` shows it.
+            return encode_chunk(values, nulls, kind, encoding="plain", compression="none")
+    raise UnsupportedError(f"unknown compression {compression!r}")
+
+
+def _write(
+    order: str,
+    pool: BufferPool,
+    file_id: int,
+    schema: Schema,
+    codec: RecordCodec,
+    columns: Sequence[ColumnData],
+    count: int,
+    options: LayoutOptions,
+) -> WrittenLayout:
+    group_rows = int(options.row_group_rows)
+    bounds = np.arange(0, count, group_rows, dtype=np.int64)
+    bounds = np.append(bounds, count) if count else np.zeros(1, dtype=np.int64)
+    groups = len(bounds) - 1
+    kinds = [encoding_kind(column) for column in schema.columns]
+    column_count = len(schema.columns)
+
+    # Encode every chunk first: (column, group) -> bytes.
+    chunks: list[list[bytes]] = [[b""] * groups for _ in range(column_count)]
+    raw = np.zeros((column_count, groups), dtype=np.int64)
+    names: list[set[str]] = [set() for _ in range(column_count)]
+    for index, data in enumerate(columns):
+        for group in range(groups):
+            start, stop = int(bounds[group]), int(bounds[group + 1])
+            nulls = None if data.nulls is None else data.nulls[start:stop]
+            encoded = _encode(data.values[start:stop], nulls, kinds[index], options.compression)
+            view = ChunkView(encoded)
+            raw[index, group] = view.raw_bytes
+            names[index].add(view.encoding if view.compression == "none" else f"{view.encoding}+{view.compression}")
+            chunks[index][group] = encoded
+
+    # Place the runs: column-major for DSM, group-major for PAX.
+    if order == "dsm":
+        placement = [(c, g) for c in range(column_count) for g in range(groups)]
+    else:
+        placement = [(c, g) for g in range(groups) for c in range(column_count)]
+    first_page = np.zeros((column_count, groups), dtype=np.int64)
+    pages = np.zeros((column_count, groups), dtype=np.int64)
+    lengths = np.zeros((column_count, groups), dtype=np.int64)
+    images = []
+    next_page = pool.file(file_id).page_count
+    for column, group in placement:
+        image = run_images(chunks[column][group], pool.page_size)
+        first_page[column, group] = next_page
+        pages[column, group] = image.shape[0]
+        lengths[column, group] = len(chunks[column][group])
+        next_page += image.shape[0]
+        images.append(image)
+    if images:
+        written = pool.write_new_pages(file_id, np.concatenate(images))
+        if written != first_page[placement[0]]:
+            raise RuntimeError("column chunks landed on unexpected pages: the file grew meanwhile")
+    encodings = np.array([", ".join(sorted(n)) for n in names], dtype=object)
+    directory = write_run(
+        pool,
+        file_id,
+        pack_arrays(
+            [
+                (first_page.reshape(-1), None, "int64"),
+                (pages.reshape(-1), None, "int64"),
+                (lengths.reshape(-1), None, "int64"),
+                (raw.reshape(-1), None, "int64"),
+                (encodings, None, "text"),
+            ]
+        ),
+    )
+    info = {"row_group_rows": group_rows, "groups": groups, "directory": directory.to_json()}
+    return WrittenLayout(info, bounds, bounds)
+
+
+def write_dsm(pool, file_id, schema, codec, columns, count, options) -> WrittenLayout:
+    """Write a sealed segment column by column (the ``LayoutWriter`` of ``"dsm"``)."""
+    return _write("dsm", pool, file_id, schema, codec, columns, count, options)
+
+
+def write_pax(pool, file_id, schema, codec, columns, count, options) -> WrittenLayout:
+    """Write a sealed segment row group by row group (the ``LayoutWriter`` of ``"pax"``)."""
+    return _write("pax", pool, file_id, schema, codec, columns, count, options)
+
+
+class ColumnarLayoutReader:
+    """Reads the column chunks of a DSM or PAX segment."""
+
+    def __init__(
+        self,
+        pool: BufferPool,
+        file_id: int,
+        schema: Schema,
+        rows: int,
+        group_rows: int,
+        first_page: np.ndarray,
+        pages: np.ndarray,
+        lengths: np.ndarray,
+        raw: np.ndarray,
+        encodings: list[str],
+    ) -> None:
+        self.pool = pool
+        self.file_id = file_id
+        self.schema = schema
+        self.rows = rows
+        self.group_rows = group_rows
+        groups = first_page.shape[1]
+        self.zone_bounds = np.append(np.arange(0, rows, group_rows, dtype=np.int64), rows) if rows else np.zeros(1, np.int64)
+        if len(self.zone_bounds) - 1 != groups:
+            raise CorruptionError(f"{pool.file(file_id).path}: chunk directory has {groups} groups for {rows} rows")
+        self.fence_bounds = self.zone_bounds
+        self.first_page = first_page.tolist()
+        self.pages = pages.tolist()
+        self.lengths = lengths.tolist()
+        self._pages_array = pages
+        self._lengths_array = lengths
+        self._raw = raw
+        self.encodings = encodings
+        self.key_indexes = schema.key_indexes
+
+    @classmethod
+    def open(cls, pool, file_id, schema, codec, info, rows) -> "ColumnarLayoutReader":
+        path = pool.file(file_id).path
+        try:
+            group_rows = int(info["row_group_rows"])
+            groups = int(info["groups"])
+            ref = RunRef.from_json(info["directory"], path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptionError(f"{path}: columnar segment descriptor is invalid ({exc})") from None
+        arrays = unpack_arrays(read_run(pool, file_id, ref), path)
+        columns = len(schema.columns)
+        if len(arrays) != 5 or group_rows < 1:
+            raise CorruptionError(f"{path}: chunk directory holds {len(arrays)} arrays, expected 5")
+        shaped = []
+        for values, _nulls in arrays[:4]:
+            if len(values) != columns * groups:
+                raise CorruptionError(f"{path}: chunk directory has {len(values)} entries, expected {columns * groups}")
+            shaped.append(np.asarray(values, dtype=np.int64).reshape(columns, groups))
+        first_page, pages, lengths, raw = shaped
+        page_count = pool.file(file_id).page_count
+        capacity = pool.page_size - 24
+        if np.any(first_page < 1) or np.any(first_page + pages > page_count) or np.any(
+            pages != np.maximum(1, -(-lengths // capacity))
+        ):
+            raise CorruptionError(f"{path}: chunk directory points outside the file or has inconsistent sizes")
+        encodings = arrays[4][0].tolist()
+        if len(encodings) != columns:
+            raise CorruptionError(f"{path}: chunk directory names {len(encodings)} encodings for {columns} columns")
+        return cls(pool, file_id, schema, rows, group_rows, first_page, pages, lengths, raw, encodings)
+
+    # -- chunks ----------------------------------------------------------
+
+    def _chunk(self, column: int, group: int) -> ChunkView:
+        ref = RunRef(self.first_page[column][group], self.pages[column][group], self.lengths[column][group])
+        view = ChunkView(read_run(self.pool, self.file_id, ref))
+        expected = min(self.group_rows, self.rows - group * self.group_rows)
+        if view.row_count != expected:
+            path = self.pool.file(self.file_id).path
+            raise CorruptionError(
+                f"{path}: chunk of column {self.schema.columns[column].name!r} in row group {group} "
+                f"holds {view.row_count} rows, expected {expected}"
+            )
+        return view
+
+    def _decode(self, column: int, group: int, raw: bool) -> AnyColumn:
+        view = self._chunk(column, group)
+        nulls = view.nulls()
+        if raw:
+            pair = view.dictionary()
+            if pair is not None:
+                return DictionaryColumn(pair[0], pair[1], nulls)
+            runs = view.runs()
+            if runs is not None:
+                return RunColumn(runs[0], runs[1], nulls)
+        values = view.values()
+        return ColumnData(values, nulls)
+
+    def scan_zones(
+        self, first_zone: int, last_zone: int, wanted: Sequence[int], raw: bool = False
+    ) -> Iterator[tuple[int, list[AnyColumn], int]]:
+        for group in range(first_zone, last_zone):
+            columns = [self._decode(column, group, raw) for column in wanted]
+            pages = sum(self.pages[column][group] for column in wanted)
+            yield int(self.zone_bounds[group]), columns, pages
+
+    def zone_pages(self, zone: int) -> int:
+        return int(self._pages_array[:, zone].sum())
+
+    def read_rows(self, rows: np.ndarray, wanted: Sequence[int]) -> tuple[list[ColumnData], int]:
+        rows = np.asarray(rows, dtype=np.int64)
+        groups = rows // self.group_rows
+        out_values: list[list[Any]] = [[None] * len(rows) for _ in wanted]
+        out_nulls = [np.zeros(len(rows), dtype=bool) for _ in wanted]
+        pages = 0
+        for group in np.unique(groups).tolist():
+            picked = np.flatnonzero(groups == group)
+            positions = rows[picked] - group * self.group_rows
+            for slot, column in enumerate(wanted):
+                view = self._chunk(column, group)
+                pages += self.pages[column][group]
+                values = view.take(positions)
+                nulls = view.nulls()
+                for index, position, value in zip(picked.tolist(), positions.tolist(), values.tolist()):
+                    out_values[slot][index] = value
+                    if nulls is not None and nulls[position]:
+                        out_nulls[slot][index] = True
+        columns = []
+        for slot, column in enumerate(wanted):
+            ctype = self.schema.columns[column].type
+            values = np.empty(len(rows), dtype=ctype.storage_dtype)
+            values[:] = out_values[slot]
+            nulls = out_nulls[slot]
+            columns.append(ColumnData(values, nulls if nulls.any() else None))
+        return columns, pages
+
+    def find_in_unit(self, unit: int, key: tuple) -> tuple[int | None, int]:
+        """Search row group ``unit`` for ``key`` by binary search on its key columns."""
+        pages = 0
+        low, high = 0, 0
+        for depth, column in enumerate(self.key_indexes):
+            values = self._chunk(column, unit).values()
+            pages += self.pages[column][unit]
+            if depth == 0:
+                high = len(values)
+            part = key[depth]
+            segment = values[low:high]
+            start = int(np.searchsorted(segment, part, side="left"))
+            stop = int(np.searchsorted(segment, part, side="right"))
+            low, high = low + start, low + stop
+            if low >= high:
+                return None, pages
+        return int(self.zone_bounds[unit]) + low, pages
+
+    def column_bytes(self) -> list[dict[str, Any]]:
+        out = []
+        for index, column in enumerate(self.schema.columns):
+            out.append(
+                {
+                    "column": column.name,
+                    "pages": int(self._pages_array[index].sum()),
+                    "raw_bytes": int(self._raw[index].sum()),
+                    "stored_bytes": int(self._lengths_array[index].sum()),
+                    "encoding": self.encodings[index],
+                    "encodings": [name for name in self.encodings[index].split(", ") if name],
+                }
+            )
+        return out
