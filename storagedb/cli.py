@@ -340,9 +340,42 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _aggregate(table, args, where) -> tuple[list[str], Iterator[tuple]]:
-    from .aggregate import parse_aggregates
+def parse_aggregates(text: str) -> dict[str, tuple[str, str]]:
+    """``"sum(x),count(*),avg(y)"`` to ``{"sum(x)": ("sum", "x"), ...}``.
 
+    Raises:
+        InvalidInputError: an entry is not ``function(column)``.
+    """
+    import re
+
+    out: dict[str, tuple[str, str]] = {}
+    for entry in _split_top_level(text):
+        match = re.fullmatch(r"\s*([A-Za-z_]+)\s*\(\s*(\*|\"[^\"]+\"|[^()\s]+)\s*\)\s*", entry)
+        if not match:
+            raise InvalidInputError(f"--agg entry {entry.strip()!r} is not function(column), e.g. sum(price) or count(*)")
+        function, column = match.group(1).lower(), match.group(2).strip('"')
+        out[f"{function}({column})"] = (function, column)
+    if not out:
+        raise InvalidInputError("--agg names no aggregate")
+    return out
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def _aggregate(table, args, where) -> tuple[list[str], Iterator[tuple]]:
     if not args.agg:
         raise InvalidInputError("--group-by needs --agg, e.g. --agg \"count(*)\"")
     if args.columns:

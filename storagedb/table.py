@@ -84,6 +84,8 @@ class Table:
         self._vector_files: dict[str, str | None] = {}
         self._open: OpenSegment | None = None
         self._closed = False
+        self._active_scans = 0
+        self._retired: list[tuple[SealedSegment, list[str]]] = []
         try:
             for item in entry["segments"]:
                 segment = SealedSegment.open(os.path.join(self.directory, item["file"]), db._pool, self.schema)
@@ -445,8 +447,12 @@ class Table:
             )
         return where.bind(self.schema)
 
-    def _scan_storage(self, wanted: list[int], where: Any) -> Iterator[list[ColumnData]]:
-        """Yield lists of storage-form columns ``wanted`` for matching live rows."""
+    def _scan_storage(self, wanted: list[int], where: Any, keep_encoded: bool = False) -> Iterator[list[Any]]:
+        """Yield lists of storage-form columns ``wanted`` for matching live rows.
+
+        With ``keep_encoded``, a batch that needs no row selection keeps its
+        dictionary and run-length columns unexpanded (for aggregates).
+        """
         bound = self._bind(where)
         needed = list(wanted)
         if bound is not None:
@@ -458,9 +464,19 @@ class Table:
         with self._db._lock:
             self._check_open()
             segments = list(self._segments)
+            self._active_scans += 1
+        try:
+            yield from self._scan_segments(segments, bound, needed, positions, keep_encoded)
+        finally:
+            with self._db._lock:
+                self._active_scans -= 1
+                if not self._closed:
+                    self._release_retired()
+
+    def _scan_segments(self, segments, bound, needed, positions, keep_encoded) -> Iterator[list[Any]]:
         zone_filter = self._zone_filter(bound) if bound is not None else None
         for segment in segments:
-            iterator = segment.scan(needed, zone_filter, self._stats, raw=bound is not None)
+            iterator = segment.scan(needed, zone_filter, self._stats, raw=bound is not None or keep_encoded)
             while True:
                 with self._db._lock:
                     self._check_open()
@@ -470,7 +486,7 @@ class Table:
                 first_row, columns = item
                 count = len(columns[0]) if columns else 0
                 mask = segment.live_mask(first_row, count)
-                selected = self._select(columns, count, mask, bound, needed, positions)
+                selected = self._select(columns, count, mask, bound, needed, positions, keep_encoded)
                 if selected is not None:
                     yield selected
         with self._db._lock:
@@ -481,11 +497,13 @@ class Table:
             if selected is not None:
                 yield selected
 
-    def _select(self, columns, count, mask, bound, needed, positions) -> list[ColumnData] | None:
+    def _select(self, columns, count, mask, bound, needed, positions, keep_encoded=False) -> list[Any] | None:
         if bound is not None:
             named = {self.schema.columns[i].name: c for i, c in zip(needed, columns)}
             matches = bound.evaluate(named, count)
             mask = matches if mask is None else (mask & matches)
+        if mask is None and keep_encoded:
+            return [columns[p] for p in positions] if count else None
         out = [plain(columns[p]) for p in positions]
         if mask is None:
             return out if count else None
@@ -506,6 +524,118 @@ class Table:
             return bound.may_match(zones)
 
         return accept
+
+    # -- aggregates ------------------------------------------------------
+
+    def aggregate(
+        self,
+        group_by: Sequence[str] = (),
+        aggregates: Mapping[str, tuple[str, str]] | None = None,
+        where: Any = None,
+    ):
+        """Group matching rows and compute aggregates, vectorised.
+
+        ``aggregates`` maps an output name to ``(function, column)`` with
+        function one of ``count``, ``sum``, ``min``, ``max``, ``avg``;
+        ``("count", "*")`` counts rows. Decimal sums and averages are exact.
+        Returns an ``AggregateResult`` with ``names``, ``rows`` (one tuple
+        per group, sorted by group key) and ``columns()``.
+
+        Example:
+            >>> result = lineitem.aggregate(group_by=["l_returnflag"],
+            ...     aggregates={"qty": ("sum", "l_quantity"), "n": ("count", "*")})  # doctest: +SKIP
+            >>> result.rows  # doctest: +SKIP
+            [('A', 3774200, 147790), ...]
+
+        Raises:
+            SchemaError, PredicateError: unknown columns or functions, or a
+                function that does not apply to a column's type.
+        """
+        from .aggregate import AggregateSpec
+
+        if isinstance(group_by, str):
+            group_by = [part.strip() for part in group_by.split(",") if part.strip()]
+        spec = AggregateSpec.build(self.schema, group_by=list(group_by), aggregates=dict(aggregates or {}))
+        names = list(spec.input_columns)
+        wanted = [self.schema.index_of(name) for name in names]
+        accumulator = spec.accumulator()
+        if not wanted:
+            # count(*) alone still needs the row count of each batch.
+            wanted = [0]
+        for batch in self._scan_storage(wanted, where, keep_encoded=True):
+            length = len(batch[0])
+            accumulator.add({name: column for name, column in zip(names, batch)}, length)
+        return accumulator.result()
+
+    # -- compaction ------------------------------------------------------
+
+    def compact(self) -> dict[str, int]:
+        """Merge every segment into as few sealed segments as possible.
+
+        Deleted and superseded rows are dropped and a keyed table's rows are
+        sorted across the whole table, so the new segments have disjoint key
+        ranges. The catalog switches to the new files only after they are
+        synced; the old files are removed after the switch (or, while a scan
+        still reads them, when it finishes).
+
+        NOTE: compaction holds every live row of the table in memory at once.
+
+        Returns ``{"rows": live rows, "segments_before": n, "segments_after": m}``.
+        """
+        with self._db._lock:
+            self._check_open()
+            self.seal()
+            before = len(self._segments)
+            if before <= 1 and not any(s.deleted_count for s in self._segments):
+                return {"rows": self.row_count(), "segments_before": before, "segments_after": before}
+            wanted = list(range(len(self.schema.columns)))
+            parts: list[list[ColumnData]] = []
+            for segment in self._segments:
+                for first_row, columns in segment.scan(wanted, None, self._stats):
+                    mask = segment.live_mask(first_row, len(columns[0]))
+                    if mask is not None:
+                        picked = np.flatnonzero(mask)
+                        columns = [
+                            ColumnData(c.values[picked], None if c.nulls is None else c.nulls[picked]) for c in columns
+                        ]
+                    parts.append(columns)
+            merged, count = _concatenate(parts, self.schema)
+            if self._key_indexes and count > 1:
+                order = sort_order([merged[i].values for i in self._key_indexes])
+                merged = [ColumnData(c.values[order], None if c.nulls is None else c.nulls[order]) for c in merged]
+            written = self._write_segments(merged, count) if count else []
+            old = [(segment, self._segment_files(segment)) for segment in self._segments]
+            self._segments = list(written)
+            self._vector_files = {segment.name: None for segment in written}
+            self._db._commit_tables()
+            for segment, files in old:
+                self._retire(segment, files)
+            log.info("table %s: compacted %d segments into %d (%d rows)", self.name, before, len(written), count)
+            return {"rows": count, "segments_before": before, "segments_after": len(written)}
+
+    def _segment_files(self, segment: SealedSegment) -> list[str]:
+        vector = self._vector_files.get(segment.name)
+        return [segment.path] + ([os.path.join(self.directory, vector)] if vector else [])
+
+    def _retire(self, segment: SealedSegment, files: list[str]) -> None:
+        """Close a replaced segment and delete its files, now or after the last running scan."""
+        if self._active_scans:
+            self._retired.append((segment, files))
+            return
+        segment.close()
+        for path in files:
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def _release_retired(self) -> None:
+        if self._active_scans or not self._retired:
+            return
+        retired, self._retired = self._retired, []
+        for segment, files in retired:
+            segment.close()
+            for path in files:
+                if os.path.exists(path):
+                    os.unlink(path)
 
     # -- segments --------------------------------------------------------
 
@@ -707,10 +837,36 @@ class Table:
     def _close(self) -> None:
         for segment in self._segments:
             segment.close()
+        for segment, files in self._retired:
+            segment.close()
+            for path in files:
+                if os.path.exists(path):
+                    os.unlink(path)
+        self._retired = []
         if self._open is not None:
             self._open.close()
             self._open = None
         self._closed = True
+
+
+def _concatenate(parts: list[list[ColumnData]], schema: Schema) -> tuple[list[ColumnData], int]:
+    """Join batches of the same columns into one list of columns."""
+    if not parts:
+        return [ColumnData(np.zeros(0, c.type.storage_dtype)) for c in schema.columns], 0
+    out = []
+    for index in range(len(schema.columns)):
+        values = np.concatenate([part[index].values for part in parts])
+        if any(part[index].nulls is not None for part in parts):
+            nulls = np.concatenate(
+                [
+                    part[index].nulls if part[index].nulls is not None else np.zeros(len(part[index].values), bool)
+                    for part in parts
+                ]
+            )
+        else:
+            nulls = None
+        out.append(ColumnData(values, nulls))
+    return out, len(out[0].values)
 
 
 def _item(value: Any) -> Any:
