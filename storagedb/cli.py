@@ -17,9 +17,7 @@ import time
 from typing import Any, Iterator, Sequence
 
 from . import __version__
-from .batch import ColumnData
 from .errors import (
-    CorruptionError,
     InvalidInputError,
     LoadError,
     NotFoundError,
@@ -182,86 +180,38 @@ def _open_db(path: str, readonly: bool):
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from .csvio import DelimitedReader
-    from .types import parse_type
-
-    if not os.path.isfile(args.file):
-        raise LoadError(f"{args.file}: no such file")
     delimiter = args.delimiter
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
         if len(delimiter) != 1:
             raise LoadError(f"--delimiter must be one character, got {args.delimiter!r}")
-    declared = _parse_columns_option(args.columns) if args.columns else None
-    if declared is not None:
-        declared = [(name, parse_type(type_name)) for name, type_name in declared]
-    header = False if args.no_header else None
-
+    options: dict[str, Any] = {}
+    if args.compression:
+        options["compression"] = args.compression
+    if args.segment_rows:
+        options["segment_rows"] = args.segment_rows
+    if args.row_group_rows:
+        options["row_group_rows"] = args.row_group_rows
     with _open_db(args.db, readonly=False) as db:
-        exists = args.table in db.table_names()
-        created = False
-        if exists:
-            table = db.table(args.table)
-            if args.layout and args.layout != table.layout:
-                raise SchemaError(f"table {args.table!r} exists with layout {table.layout}, not {args.layout}")
-            if args.primary_key and tuple(_split(args.primary_key)) != table.primary_key:
-                raise SchemaError(
-                    f"table {args.table!r} exists with primary key ({', '.join(table.primary_key) or 'none'})"
-                )
-            columns = declared or [(c.name, c.type) for c in table.schema.columns]
-            reader = DelimitedReader(args.file, delimiter=delimiter, header=header, columns=columns)
-            if declared is not None and [n for n, _ in declared] != table.columns:
-                raise SchemaError(f"--columns names {[n for n, _ in declared]} differ from the table's {table.columns}")
-        else:
-            reader = DelimitedReader(args.file, delimiter=delimiter, header=header, columns=declared)
-            options: dict[str, Any] = {}
-            if args.compression:
-                options["compression"] = args.compression
-            if args.segment_rows:
-                options["segment_rows"] = args.segment_rows
-            if args.row_group_rows:
-                options["row_group_rows"] = args.row_group_rows
-            columns = list(zip(reader.names, (t.name for t in reader.types)))
-            table = db.create_table(
-                args.table, columns, primary_key=_split(args.primary_key), layout=args.layout or "nsm", **options
+        with _LoadProgress(args.file) as progress:
+            result = db.load(
+                args.table,
+                args.file,
+                layout=args.layout,
+                primary_key=args.primary_key,
+                delimiter=delimiter,
+                header=False if args.no_header else None,
+                columns=_parse_columns_option(args.columns) if args.columns else None,
+                progress=progress.advance,
+                **options,
             )
-            created = True
-        started = time.perf_counter()
-        try:
-            with _LoadProgress(args.file) as progress:
-                count = table.load_columns(_batches(reader, table, progress), source=args.file)
-        except BaseException:
-            if created:
-                db.drop_table(args.table)
-            raise
-        elapsed = time.perf_counter() - started
         db.checkpoint()
-        rate = count / elapsed if elapsed > 0 else float("inf")
+        rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
         print(
-            f"loaded {count:,} rows into {args.table} ({table.layout}, {len(table.segments())} segments) "
-            f"in {elapsed:.2f} s ({rate:,.0f} rows/s)"
+            f"loaded {result.rows:,} rows into {args.table} ({result.table.layout}, "
+            f"{len(result.table.segments())} segments) in {result.seconds:.2f} s ({rate:,.0f} rows/s)"
         )
     return EXIT_OK
-
-
-def _batches(reader, table, progress) -> Iterator[tuple[list[ColumnData], int, Any]]:
-    from .convert import filler_for
-
-    columns = table.schema.columns
-    for batch in reader:
-        data = []
-        for column, values, nulls in zip(columns, batch.arrays, batch.nulls):
-            if nulls is not None and values.dtype == object:
-                values = values.copy()
-                values[nulls] = filler_for(column)
-            if nulls is not None and not column.nullable and nulls.any():
-                row = int(nulls.nonzero()[0][0])
-                raise LoadError(
-                    f"{reader.path}:{int(batch.line_numbers[row])}: column {column.name!r} is NOT NULL but the field is empty"
-                )
-            data.append(ColumnData(values, nulls))
-        progress.advance(batch.row_count)
-        yield data, batch.row_count, batch.line_numbers
 
 
 class _LoadProgress:

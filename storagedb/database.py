@@ -181,6 +181,28 @@ class Database:
             log.info("created table %s (%s, %d columns)", name, layout, len(schema.columns))
             return table
 
+    def load(self, table: str, path: str | os.PathLike, **options: Any):
+        """Bulk load a CSV, TSV or TPC-H ``.tbl`` file into ``table`` (created if missing).
+
+        Keyword options: ``layout``, ``primary_key``, ``delimiter``,
+        ``header``, ``columns`` (``[(name, type), ...]``), ``progress`` (a
+        callable given the rows of each batch) and table options for a new
+        table (``compression``, ``segment_rows``, ...). The load is atomic.
+        Returns a ``LoadResult`` with ``table``, ``rows`` and ``seconds``.
+
+        Example:
+            >>> db.load("lineitem", "seeds/lineitem.csv", primary_key="l_orderkey,l_linenumber")  # doctest: +SKIP
+
+        Raises:
+            LoadError: a bad row; the message names the file, line and column.
+            DuplicateKeyError: a key repeats or exists already.
+        """
+        from .loader import load_file
+
+        with self._lock:
+            self._check_writable()
+            return load_file(self, table, path, **options)
+
     def table(self, name: str) -> Table:
         """The table called ``name``.
 

@@ -6,7 +6,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 
 from . import connect
 
@@ -23,7 +22,6 @@ def seeds_directory() -> str | None:
 def run_demo(keep: str | None = None) -> int:
     """Load seeds/lineitem.csv, orders.csv and flights.csv; print info, a scan and a lookup."""
     from .cli_format import write_table
-    from .csvio import DelimitedReader
     from .errors import NotFoundError
     from .inspect import database_info, print_info
     from .where import parse_where
@@ -44,17 +42,11 @@ def run_demo(keep: str | None = None) -> int:
             for name, file_name, key, layout in plan:
                 if name in db.table_names():
                     continue
-                started = time.perf_counter()
-                reader = DelimitedReader(os.path.join(seeds, file_name))
-                table = db.create_table(
-                    name, list(zip(reader.names, (t.name for t in reader.types))), primary_key=key, layout=layout
+                result = db.load(name, os.path.join(seeds, file_name), primary_key=key, layout=layout)
+                print(
+                    f"loaded {result.rows:,} rows of {file_name} into {name} ({layout}) in {result.seconds:.2f} s",
+                    file=out,
                 )
-                from .cli import _batches, _LoadProgress
-
-                with _LoadProgress(file_name) as progress:
-                    count = table.load_columns(_batches(reader, table, progress), source=file_name)
-                elapsed = time.perf_counter() - started
-                print(f"loaded {count:,} rows of {file_name} into {name} ({layout}) in {elapsed:.2f} s", file=out)
             print(file=out)
             print_info(out, database_info(db))
 

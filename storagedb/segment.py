@@ -40,7 +40,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .batch import ColumnData
-from .errors import CorruptionError, CorruptPageError
+from .errors import CorruptionError
 from .index.arrays import pack_arrays, unpack_arrays
 from .index.bloom import BloomFilter
 from .index.keyhash import hash_key_columns
