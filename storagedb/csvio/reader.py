@@ -159,6 +159,11 @@ def _layout_error(path: str, buf: np.ndarray, first_line: int, error: LayoutErro
     return LoadError(f"{path}:{line}: {error.reason}")
 
 
+def _count(number: int, noun: str) -> str:
+    """Return "1 field" or "3 fields"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _quote_value(raw: bytes) -> str:
     """Quote a value for an error message, shortened when long."""
     try:
@@ -393,7 +398,7 @@ class DelimitedReader:
                 row = int(np.argmax(extra))
                 line = first_line + int(grid.line_offsets[row])
                 raise LoadError(
-                    f"{self.path}:{line}: expected {len(self.names)} fields, each followed by "
+                    f"{self.path}:{line}: expected {_count(len(self.names), 'field')}, each followed by "
                     f"{self.delimiter!r}, but the line does not end with {self.delimiter!r}"
                 )
         return _Chunk(grid, first_line, consumed)
@@ -404,11 +409,10 @@ class DelimitedReader:
         expected = len(self.names)
         found = error.found_fields
         if self.trailing_delimiter:
-            delimiters = found - 1
-            noun = "delimiter" if delimiters == 1 else "delimiters"
-            counts = f"expected {expected} fields, each followed by {self.delimiter!r}, found {delimiters} {noun}"
+            delimiters = _count(found - 1, "delimiter")
+            counts = f"expected {_count(expected, 'field')}, each followed by {self.delimiter!r}, found {delimiters}"
         else:
-            counts = f"expected {expected} fields, found {found}"
+            counts = f"expected {_count(expected, 'field')}, found {found}"
         hint = "check the delimiter and the quoting of this line"
         if np.count_nonzero(buf == CR) > np.count_nonzero(buf == LF):
             hint = "lines must end with LF or CR LF, so convert a file with CR line ends first"

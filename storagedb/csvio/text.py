@@ -87,8 +87,7 @@ def _decode_one_by_one(spans: ColumnSpans) -> list[str]:
 
 
 def _object_array(values: list, nulls: np.ndarray) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
+    array = np.fromiter(values, dtype=object, count=len(values))
     if nulls.any():
         array[nulls] = None
     return array
