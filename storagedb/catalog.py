@@ -33,6 +33,7 @@ import zlib
 from typing import Any
 
 from .errors import CorruptCatalogError, StorageIOError
+from .storage import fileio
 from .storage.paged_file import fsync_directory
 
 __all__ = ["Catalog", "CATALOG_NAME", "CATALOG_HEADER", "CATALOG_HEADER_SIZE", "valid_file_name", "valid_dir_name"]
@@ -102,14 +103,11 @@ class Catalog:
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                view = memoryview(header + body)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
+                fileio.write_all(fd, header + body, temporary)
+                fileio.fsync(fd, temporary)
             finally:
                 os.close(fd)
-            os.replace(temporary, self.path)
+            fileio.replace(temporary, self.path)
             fsync_directory(self.directory)
         except OSError as exc:
             raise StorageIOError(f"{self.path}: committing the catalog failed: {exc.strerror or exc}") from exc

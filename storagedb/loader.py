@@ -99,12 +99,9 @@ def load_file(
         created = True
 
     started = time.perf_counter()
-    try:
-        rows = table.load_columns(_batches(reader, table, progress), source=path)
-    except BaseException:
-        if created:
-            db.drop_table(table_name)
-        raise
+    # The caller's transaction makes this atomic: on an error it also undoes
+    # the table created above.
+    rows = table.load_columns(_batches(reader, table, progress), source=path)
     return LoadResult(table, rows, time.perf_counter() - started, created)
 
 

@@ -44,8 +44,9 @@ class OpenSegment:
     def rows(self) -> int:
         return self.heap.live_rows
 
-    def insert(self, values: tuple, key: tuple | None) -> int:
-        rid = self.heap.insert(self.codec.encode(values))
+    def insert(self, record: bytes, key: tuple | None, lsn: int = 0) -> int:
+        """Store an encoded record; ``lsn`` is the log record describing the insert."""
+        rid = self.heap.insert(record, lsn)
         if self.has_key:
             self.keys[key] = rid
         return rid
@@ -56,16 +57,16 @@ class OpenSegment:
     def read(self, rid: int) -> tuple:
         return self.codec.decode(self.heap.read(rid))
 
-    def update(self, rid: int, old_key: tuple | None, values: tuple, new_key: tuple | None) -> int:
-        new_rid = self.heap.update(rid, self.codec.encode(values))
+    def update(self, rid: int, old_key: tuple | None, record: bytes, new_key: tuple | None, lsn: int = 0) -> int:
+        new_rid = self.heap.update(rid, record, lsn)
         if self.has_key:
             if new_key != old_key:
                 del self.keys[old_key]
             self.keys[new_key] = new_rid
         return new_rid
 
-    def delete(self, rid: int, key: tuple | None) -> None:
-        self.heap.delete(rid)
+    def delete(self, rid: int, key: tuple | None, lsn: int = 0) -> None:
+        self.heap.delete(rid, lsn)
         if self.has_key:
             del self.keys[key]
 

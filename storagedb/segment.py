@@ -134,6 +134,8 @@ class SealedSegment:
     ) -> None:
         self.path = path
         self.name = os.path.basename(path)
+        #: The file number in the name (``seg-000042.sdb`` is 42); log records use it.
+        self.number = int(self.name.split("-")[1].split(".")[0]) if "-" in self.name else 0
         self.pool = pool
         self.file = file
         self.file_id = file_id
@@ -206,11 +208,12 @@ class SealedSegment:
                         picked = picked.astype(object)
                     fence_arrays.append((picked, None, _kind_of(schema.columns[index])))
                 runs["fences"] = write_run(pool, file_id, pack_arrays(fence_arrays, compression="auto"))
-                hashes = hash_key_columns(
-                    [columns[i].values for i in key_indexes], [schema.columns[i].type.base for i in key_indexes]
-                )
-                bloom = BloomFilter.build(hashes, bloom_bits_per_key)
-                runs["bloom"] = write_run(pool, file_id, bloom.to_bytes())
+                if bloom_bits_per_key:
+                    hashes = hash_key_columns(
+                        [columns[i].values for i in key_indexes], [schema.columns[i].type.base for i in key_indexes]
+                    )
+                    bloom = BloomFilter.build(hashes, bloom_bits_per_key)
+                    runs["bloom"] = write_run(pool, file_id, bloom.to_bytes())
             descriptor = {
                 "format": SEGMENT_FORMAT,
                 "layout": layout,
@@ -258,10 +261,11 @@ class SealedSegment:
             if schema.primary_key:
                 fences, last_key = _read_fences(pool, file_id, path, schema, meta, reader)
                 bloom_ref = meta.runs.get("bloom")
-                if bloom_ref is None:
+                if bloom_ref is None and meta.bloom_bits_per_key:
                     raise CorruptionError(f"{path}: segment of a keyed table has no Bloom filter")
-                bloom = BloomFilter.from_bytes(read_run(pool, file_id, bloom_ref).tobytes(), source=path)
-                if bloom.num_keys != meta.rows:
+                if bloom_ref is not None:
+                    bloom = BloomFilter.from_bytes(read_run(pool, file_id, bloom_ref).tobytes(), source=path)
+                if bloom is not None and bloom.num_keys != meta.rows:
                     raise CorruptionError(f"{path}: Bloom filter holds {bloom.num_keys} keys, the segment {meta.rows} rows")
         except BaseException:
             pool.unregister_file(file_id, discard=True)
@@ -289,7 +293,7 @@ class SealedSegment:
         if not self.rows or key < self.first_key or key > self.last_key:
             stats.segments_skipped_by_range += 1
             return None
-        if not self.bloom.may_contain(key_hash):
+        if self.bloom is not None and not self.bloom.may_contain(key_hash):
             stats.segments_skipped_by_bloom += 1
             return None
         unit = bisect.bisect_right(self.fences, key) - 1
@@ -363,6 +367,13 @@ class SealedSegment:
         if not self.deleted[row]:
             self.deleted[row] = True
             self.deleted_count += 1
+            self.delete_vector_dirty = True
+
+    def unmark_deleted(self, row: int) -> None:
+        """Undo :meth:`mark_deleted` (a rolled-back transaction)."""
+        if self.deleted is not None and self.deleted[row]:
+            self.deleted[row] = False
+            self.deleted_count -= 1
             self.delete_vector_dirty = True
 
     def set_delete_vector(self, deleted: np.ndarray | None) -> None:

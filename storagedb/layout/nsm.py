@@ -370,15 +370,15 @@ class OpenHeap:
         self.pages.append(page_no)
         return page_no
 
-    def insert(self, record: bytes) -> int:
-        """Store a record and return its record id."""
+    def insert(self, record: bytes, lsn: int = 0) -> int:
+        """Store a record and return its record id; ``lsn`` is stamped on the pages changed."""
         if self.pages:
-            slot = overflow.insert_record(self.pool, self.file_id, self.pages[-1], record)
+            slot = overflow.insert_record(self.pool, self.file_id, self.pages[-1], record, lsn)
             if slot is not None:
                 self.live_rows += 1
                 return (self.pages[-1] << RID_SLOT_BITS) | slot
         page_no = self._new_page()
-        slot = overflow.insert_record(self.pool, self.file_id, page_no, record)
+        slot = overflow.insert_record(self.pool, self.file_id, page_no, record, lsn)
         if slot is None:  # an empty page always takes a record or a stub
             raise CorruptPageError(f"a fresh page of {self.pool.file(self.file_id).path} rejected a record")
         self.live_rows += 1
@@ -387,17 +387,17 @@ class OpenHeap:
     def read(self, rid: int) -> bytes:
         return overflow.read_record(self.pool, self.file_id, rid >> RID_SLOT_BITS, rid & _SLOT_MASK)
 
-    def update(self, rid: int, record: bytes) -> int:
+    def update(self, rid: int, record: bytes, lsn: int = 0) -> int:
         """Replace a record; returns its record id, which changes if it moved."""
         page_no, slot = rid >> RID_SLOT_BITS, rid & _SLOT_MASK
-        if overflow.update_record(self.pool, self.file_id, page_no, slot, record):
+        if overflow.update_record(self.pool, self.file_id, page_no, slot, record, lsn):
             return rid
-        overflow.delete_record(self.pool, self.file_id, page_no, slot)
+        overflow.delete_record(self.pool, self.file_id, page_no, slot, lsn)
         self.live_rows -= 1
-        return self.insert(record)
+        return self.insert(record, lsn)
 
-    def delete(self, rid: int) -> None:
-        overflow.delete_record(self.pool, self.file_id, rid >> RID_SLOT_BITS, rid & _SLOT_MASK)
+    def delete(self, rid: int, lsn: int = 0) -> None:
+        overflow.delete_record(self.pool, self.file_id, rid >> RID_SLOT_BITS, rid & _SLOT_MASK, lsn)
         self.live_rows -= 1
 
     def scan(self, wanted: Sequence[int], pages_per_batch: int = 64) -> Iterator[tuple[list[ColumnData], np.ndarray]]:

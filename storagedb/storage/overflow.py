@@ -36,7 +36,7 @@ import struct
 from ..errors import CorruptPageError, InvalidValueError
 from . import slotted_page
 from .buffer_pool import BufferPool
-from .page import PAGE_HEADER_SIZE, PageType, page_type_of
+from .page import PAGE_HEADER_SIZE, PageType, page_type_of, set_page_lsn
 
 __all__ = [
     "STUB",
@@ -68,8 +68,12 @@ def chain_capacity(page_size: int) -> int:
     return page_size - _DATA_START
 
 
-def write_chain(pool: BufferPool, file_id: int, data: bytes | memoryview) -> bytes:
-    """Write ``data`` to a new overflow chain and return its stub."""
+def write_chain(pool: BufferPool, file_id: int, data: bytes | memoryview, lsn: int = 0) -> bytes:
+    """Write ``data`` to a new overflow chain and return its stub.
+
+    ``lsn``, when not 0, is stamped on every page of the chain: the log
+    record that describes the change (see the buffer pool's write-ahead rule).
+    """
     size = len(data)
     if size > MAX_RECORD_SIZE:
         raise InvalidValueError(f"record of {size} bytes exceeds the {MAX_RECORD_SIZE}-byte limit")
@@ -82,6 +86,8 @@ def write_chain(pool: BufferPool, file_id: int, data: bytes | memoryview) -> byt
         with pool.new_page(file_id, PageType.OVERFLOW) as page:
             OVERFLOW_HEADER.pack_into(page.data, PAGE_HEADER_SIZE, 0, len(piece))
             page.data[_DATA_START : _DATA_START + len(piece)] = piece
+            if lsn:
+                set_page_lsn(page.data, lsn)
             page_no = page.page_no
         if previous_page:
             with pool.write_page(file_id, previous_page) as page:
@@ -145,19 +151,24 @@ def free_chain(pool: BufferPool, file_id: int, stub: bytes | memoryview) -> None
         pages_left -= 1
 
 
-def insert_record(pool: BufferPool, file_id: int, page_no: int, data: bytes) -> int | None:
+def insert_record(pool: BufferPool, file_id: int, page_no: int, data: bytes, lsn: int = 0) -> int | None:
     """Insert a record of any size on a slotted page; None if the page lacks room.
 
     Records too big for an empty page go to an overflow chain and take only
-    a stub's room here.
+    a stub's room here. A nonzero ``lsn`` is stamped on every page changed.
     """
     with pool.write_page(file_id, page_no) as page:
         if len(data) <= slotted_page.max_record_size(pool.page_size):
-            return slotted_page.insert(page.data, data)
+            slot = slotted_page.insert(page.data, data)
+            if lsn and slot is not None:
+                set_page_lsn(page.data, lsn)
+            return slot
         if slotted_page.free_space(page.data) < STUB_SIZE:
             return None
-        stub = write_chain(pool, file_id, data)
+        stub = write_chain(pool, file_id, data, lsn)
         slot = slotted_page.insert(page.data, stub, overflow=True)
+        if lsn and slot is not None:
+            set_page_lsn(page.data, lsn)
     if slot is None:
         free_chain(pool, file_id, stub)
     return slot
@@ -180,7 +191,7 @@ def read_record(pool: BufferPool, file_id: int, page_no: int, slot: int) -> byte
     return record
 
 
-def update_record(pool: BufferPool, file_id: int, page_no: int, slot: int, data: bytes) -> bool:
+def update_record(pool: BufferPool, file_id: int, page_no: int, slot: int, data: bytes, lsn: int = 0) -> bool:
     """Replace a record; False (nothing changed) if it must move to another page."""
     new_stub = None
     with pool.write_page(file_id, page_no) as page:
@@ -189,8 +200,10 @@ def update_record(pool: BufferPool, file_id: int, page_no: int, slot: int, data:
         if len(data) <= slotted_page.max_record_size(pool.page_size):
             updated = slotted_page.update(page.data, slot, data)
         else:
-            new_stub = write_chain(pool, file_id, data)
+            new_stub = write_chain(pool, file_id, data, lsn)
             updated = slotted_page.update(page.data, slot, new_stub, overflow=True)
+        if lsn and updated:
+            set_page_lsn(page.data, lsn)
     if not updated:
         if new_stub is not None:
             free_chain(pool, file_id, new_stub)
@@ -200,11 +213,13 @@ def update_record(pool: BufferPool, file_id: int, page_no: int, slot: int, data:
     return True
 
 
-def delete_record(pool: BufferPool, file_id: int, page_no: int, slot: int) -> None:
+def delete_record(pool: BufferPool, file_id: int, page_no: int, slot: int, lsn: int = 0) -> None:
     """Delete a record and free its overflow chain, if it has one."""
     with pool.write_page(file_id, page_no) as page:
         _offset, _size, overflow = slotted_page.slot_entry(page.data, slot)
         old_stub = bytes(slotted_page.read(page.data, slot)) if overflow else None
         slotted_page.delete(page.data, slot)
+        if lsn:
+            set_page_lsn(page.data, lsn)
     if old_stub is not None:
         free_chain(pool, file_id, old_stub)

@@ -41,6 +41,7 @@ from ..errors import (
     StorageIOError,
     TruncatedFileError,
 )
+from . import fileio
 from .page import (
     PAGE_HEADER_SIZE,
     PageType,
@@ -221,7 +222,7 @@ class PagedFile:
     def _pwrite(self, data: memoryview, page_no: int) -> None:
         offset = page_no * self.page_size
         try:
-            written = os.pwrite(self._fd, data, offset)
+            written = fileio.pwrite(self._fd, data, offset, self.path)
         except OSError as exc:
             raise StorageIOError(f"{self.path}: writing page {page_no} failed: {exc.strerror}") from exc
         if written != len(data):
@@ -263,7 +264,7 @@ class PagedFile:
     def sync(self) -> None:
         """fsync the file (its pages and header as written so far)."""
         try:
-            os.fsync(self._fd)
+            fileio.fsync(self._fd, self.path)
         except OSError as exc:
             raise StorageIOError(f"{self.path}: fsync failed: {exc.strerror}") from exc
 
@@ -344,7 +345,7 @@ def fsync_directory(path: str) -> None:
     """fsync a directory so that entries created or renamed in it are durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        fileio.fsync(fd, path)
     except OSError as exc:
         raise StorageIOError(f"{path}: fsync of the directory failed: {exc.strerror}") from exc
     finally:

@@ -1,0 +1,253 @@
+"""Reading a table: point lookups, scans and aggregates (a mixin of ``Table``)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .batch import ColumnData, plain
+from .convert import to_batch_array, to_python_list
+from .errors import PredicateError
+from .index.keyhash import hash_key
+from .segment import SealedSegment
+
+__all__ = ["TableReads"]
+
+
+class TableReads:
+    """Lookups, scans and aggregates; mixed into :class:`storagedb.Table`."""
+
+    # -- point reads -----------------------------------------------------
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        """The row with primary key ``key`` as a dict, or None.
+
+        A composite key is a tuple in key-column order.
+
+        Example:
+            >>> orders.get(1)  # doctest: +SKIP
+            {'id': 1, 'customer': 'ada', 'total': Decimal('12.50')}
+
+        Raises:
+            UnsupportedError: the table has no primary key.
+            InvalidValueError: the key does not fit the key columns' types.
+        """
+        with self._db._lock:
+            self._check_open()
+            key_tuple = self._normalise_key(key)
+            found = self._locate(key_tuple, count=True)
+            if found is None:
+                return None
+            values = self._read_found(found)
+        columns = self.schema.columns
+        return {c.name: c.type.from_storage(v) for c, v in zip(columns, values)}
+
+    def _locate(self, key: tuple, count: bool) -> tuple[SealedSegment | None, int] | None:
+        """Where the live row with ``key`` is: (None, record id) or (segment, row id)."""
+        stats = self._stats
+        if count:
+            stats.lookups += 1
+        if self._open is not None:
+            rid = self._open.find(key)
+            if rid is not None:
+                return None, rid
+        if not self._segments:
+            return None
+        key_hash = hash_key(key, self._key_kinds)
+        for segment in reversed(self._segments):
+            row = segment.find(key, key_hash, stats)
+            if row is not None:
+                return segment, row
+        return None
+
+    def _read_found(self, found: tuple[SealedSegment | None, int]) -> tuple:
+        where, position = found
+        if where is None:
+            return self._open.read(position)
+        columns = where.read_rows(np.array([position]), range(len(self.schema.columns)), self._stats)
+        return tuple(_storage_value(c, 0) for c in columns)
+
+    # -- scans -----------------------------------------------------------
+
+    def scan(self, columns: Sequence[str] | None = None, where: Any = None) -> Iterator[tuple]:
+        """Yield matching rows as tuples of Python values, in ``columns`` order.
+
+        Rows come segment by segment (oldest first, then the open segment),
+        sorted by primary key within each sealed segment; there is no
+        global order.
+
+        Example:
+            >>> for row in orders.scan(columns=["id", "total"], where=storagedb.col("total") > 10):  # doctest: +SKIP
+            ...     print(row)
+
+        Raises:
+            SchemaError: an unknown column.
+            PredicateError: a malformed ``where``.
+        """
+        wanted = self._wanted(columns)
+        schema_columns = [self.schema.columns[i] for i in wanted]
+        for batch in self._scan_storage(wanted, where):
+            lists = [to_python_list(column, data) for column, data in zip(schema_columns, batch)]
+            yield from zip(*lists)
+
+    def scan_batches(self, columns: Sequence[str] | None = None, where: Any = None) -> Iterator[dict[str, np.ndarray]]:
+        """Yield matching rows as dicts of numpy arrays, one entry per column.
+
+        Dates come as ``datetime64[D]``, timestamps as ``datetime64[us]``,
+        decimals as int64 counts of ``10**-scale`` (exact), text and blobs as
+        object arrays. Nullable columns come as ``np.ma.MaskedArray``.
+
+        Example:
+            >>> for batch in lineitem.scan_batches(["l_quantity"]):  # doctest: +SKIP
+            ...     total += batch["l_quantity"].sum()
+        """
+        wanted = self._wanted(columns)
+        schema_columns = [self.schema.columns[i] for i in wanted]
+        for batch in self._scan_storage(wanted, where):
+            yield {c.name: to_batch_array(c, data) for c, data in zip(schema_columns, batch)}
+
+    def _wanted(self, columns: Sequence[str] | None) -> list[int]:
+        if columns is None:
+            return list(range(len(self.schema.columns)))
+        if isinstance(columns, str):
+            columns = [part.strip() for part in columns.split(",")]
+        return [self.schema.index_of(name) for name in columns]
+
+    def _bind(self, where: Any):
+        if where is None:
+            return None
+        from .predicate import Predicate
+
+        if not isinstance(where, Predicate):
+            raise PredicateError(
+                f"where= takes an expression built with storagedb.col(...), not {type(where).__name__}"
+            )
+        return where.bind(self.schema)
+
+    def _scan_storage(self, wanted: list[int], where: Any, keep_encoded: bool = False) -> Iterator[list[Any]]:
+        """Yield lists of storage-form columns ``wanted`` for matching live rows.
+
+        With ``keep_encoded``, a batch that needs no row selection keeps its
+        dictionary and run-length columns unexpanded (for aggregates).
+        """
+        bound = self._bind(where)
+        needed = list(wanted)
+        if bound is not None:
+            for name in sorted(bound.columns):
+                index = self.schema.index_of(name)
+                if index not in needed:
+                    needed.append(index)
+        positions = [needed.index(i) for i in wanted]
+        with self._db._lock:
+            self._check_open()
+            segments = list(self._segments)
+            self._active_scans += 1
+        try:
+            yield from self._scan_segments(segments, bound, needed, positions, keep_encoded)
+        finally:
+            with self._db._lock:
+                self._active_scans -= 1
+                if not self._closed:
+                    self._release_retired()
+
+    def _scan_segments(self, segments, bound, needed, positions, keep_encoded) -> Iterator[list[Any]]:
+        zone_filter = self._zone_filter(bound) if bound is not None else None
+        for segment in segments:
+            iterator = segment.scan(needed, zone_filter, self._stats, raw=bound is not None or keep_encoded)
+            while True:
+                with self._db._lock:
+                    self._check_open()
+                    item = next(iterator, None)
+                if item is None:
+                    break
+                first_row, columns = item
+                count = len(columns[0]) if columns else 0
+                mask = segment.live_mask(first_row, count)
+                selected = self._select(columns, count, mask, bound, needed, positions, keep_encoded)
+                if selected is not None:
+                    yield selected
+        with self._db._lock:
+            self._check_open()
+            open_batches = list(self._open.scan(needed)) if self._open is not None else []
+        for columns, rids in open_batches:
+            selected = self._select(columns, len(rids), None, bound, needed, positions)
+            if selected is not None:
+                yield selected
+
+    def _select(self, columns, count, mask, bound, needed, positions, keep_encoded=False) -> list[Any] | None:
+        if bound is not None:
+            named = {self.schema.columns[i].name: c for i, c in zip(needed, columns)}
+            matches = bound.evaluate(named, count)
+            mask = matches if mask is None else (mask & matches)
+        if mask is None and keep_encoded:
+            return [columns[p] for p in positions] if count else None
+        out = [plain(columns[p]) for p in positions]
+        if mask is None:
+            return out if count else None
+        if not mask.any():
+            return None
+        if mask.all():
+            return out
+        picked = np.flatnonzero(mask)
+        return [ColumnData(c.values[picked], None if c.nulls is None else c.nulls[picked]) for c in out]
+
+    def _zone_filter(self, bound):
+        from .predicate import ZoneStats
+
+        indexes = [(name, self.schema.index_of(name)) for name in bound.columns]
+
+        def accept(segment: SealedSegment, zone: int) -> bool:
+            zones = {name: ZoneStats(*segment.zone_stats(index, zone)) for name, index in indexes}
+            return bound.may_match(zones)
+
+        return accept
+
+    # -- aggregates ------------------------------------------------------
+
+    def aggregate(
+        self,
+        group_by: Sequence[str] = (),
+        aggregates: Mapping[str, tuple[str, str]] | None = None,
+        where: Any = None,
+    ):
+        """Group matching rows and compute aggregates, vectorised.
+
+        ``aggregates`` maps an output name to ``(function, column)`` with
+        function one of ``count``, ``sum``, ``min``, ``max``, ``avg``;
+        ``("count", "*")`` counts rows. Decimal sums and averages are exact.
+        Returns an ``AggregateResult`` with ``names``, ``rows`` (one tuple
+        per group, sorted by group key) and ``columns()``.
+
+        Example:
+            >>> result = lineitem.aggregate(group_by=["l_returnflag"],
+            ...     aggregates={"qty": ("sum", "l_quantity"), "n": ("count", "*")})  # doctest: +SKIP
+            >>> result.rows  # doctest: +SKIP
+            [('A', 3774200, 147790), ...]
+
+        Raises:
+            SchemaError, PredicateError: unknown columns or functions, or a
+                function that does not apply to a column's type.
+        """
+        from .aggregate import AggregateSpec
+
+        if isinstance(group_by, str):
+            group_by = [part.strip() for part in group_by.split(",") if part.strip()]
+        spec = AggregateSpec.build(self.schema, group_by=list(group_by), aggregates=dict(aggregates or {}))
+        names = list(spec.input_columns)
+        wanted = [self.schema.index_of(name) for name in names]
+        accumulator = spec.accumulator()
+        if not wanted:
+            # count(*) alone still needs the row count of each batch.
+            wanted = [0]
+        for batch in self._scan_storage(wanted, where, keep_encoded=True):
+            length = len(batch[0])
+            accumulator.add({name: column for name, column in zip(names, batch)}, length)
+        return accumulator.result()
+
+
+def _storage_value(column: ColumnData, row: int) -> Any:
+    if column.nulls is not None and column.nulls[row]:
+        return None
+    value = column.values[row]
+    return value.item() if isinstance(value, np.generic) else value
