@@ -1,0 +1,385 @@
+"""Bad input files given to ``storagedb load``: one test per kind of mistake.
+
+Each test checks the one-line error, with exit status 2, naming the file,
+line, column and value where they apply. It then checks that the database is
+exactly as before. An existing table keeps its rows and content, and a table
+that the failed load would have created does not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from storagedb.cli import main
+
+BASE_ROWS = "id,name,qty\n1,ann,10\n2,bob,\n3,cy,30\n4,\"d, e\",40\n"
+BASE_COLUMNS = "id:int64,name:text not null,qty:int32"
+
+
+def cli(*args: object) -> tuple[int, str, str]:
+    """Run the CLI in this process; return its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(arg) for arg in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def write(directory: Path, name: str, data: str | bytes) -> Path:
+    path = directory / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def snapshot(db: Path) -> dict[str, str]:
+    """Every table of the database, scanned as CSV."""
+    code, out, err = cli("info", db, "--json")
+    assert code == 0, err
+    tables = {}
+    for entry in json.loads(out)["tables"]:
+        code, rows, err = cli("scan", db, entry["name"], "--format", "csv")
+        assert code == 0, err
+        tables[entry["name"]] = rows
+    return tables
+
+
+def table_rows(db: Path, table: str) -> int:
+    code, out, err = cli("info", db, table, "--json")
+    assert code == 0, err
+    return json.loads(out)["rows"]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A database with table ``t`` (id key, name NOT NULL, qty int32) of four rows."""
+    directory = tmp_path_factory.mktemp("template")
+    db = directory / "bad.db"
+    code, _, err = cli(
+        "load", db, "t", write(directory, "base.csv", BASE_ROWS), "--columns", BASE_COLUMNS, "--primary-key", "id"
+    )
+    assert code == 0, err
+    return db
+
+
+@pytest.fixture
+def base(template, tmp_path) -> Path:
+    """A copy of the template database for one test (copying is cheaper than loading)."""
+    db = tmp_path / "bad.db"
+    shutil.copytree(template, db)
+    return db
+
+
+def failed_load(db: Path, table: str, path: Path, *options: object) -> str:
+    """Run a load that must fail with exit status 2; return its error line."""
+    before = snapshot(db) if db.is_dir() else {}
+    code, out, err = cli("load", db, table, path, *options)
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("storagedb: error: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    if db.is_dir():
+        assert snapshot(db) == before
+    return err
+
+
+def assert_no_table(db: Path, table: str) -> None:
+    code, out, err = cli("info", db, "--json")
+    assert code == 0, err
+    assert table not in [entry["name"] for entry in json.loads(out)["tables"]]
+
+
+# -- wrong number of fields --------------------------------------------------------
+
+
+def test_field_count_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "short.csv", "id,name,qty\n10,jo,1\n11,kim\n12,lu,3\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "expected 3 fields, found 2" in err
+    assert table_rows(base, "t") == 4
+
+
+def test_field_count_into_new_table(base, tmp_path):
+    path = write(tmp_path, "long.csv", "a,b\n1,2\n3,4\n5,6,7\n")
+    err = failed_load(base, "fresh", path)
+    assert f"{path}:4:" in err
+    assert "expected 2 fields, found 3" in err
+    assert_no_table(base, "fresh")
+
+
+# -- a value not of the column's type ------------------------------------------------
+
+
+def test_bad_value_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "badtype.csv", "id,name,qty\n10,jo,1\n11,kim,x7\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "'qty'" in err
+    assert "'x7'" in err
+    assert "int32" in err
+
+
+def test_out_of_range_value_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "range.csv", "id,name,qty\n10,jo,1\n11,kim,3000000000\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "'qty'" in err
+    assert "'3000000000'" in err
+    assert "out of range" in err
+
+
+def test_bad_value_into_new_table_with_columns(base, tmp_path):
+    path = write(tmp_path, "dates.csv", "id,day\n1,2024-01-31\n2,2024-02-30\n")
+    err = failed_load(base, "fresh", path, "--columns", "id:int64,day:date")
+    assert f"{path}:3:" in err
+    assert "'day'" in err
+    assert "'2024-02-30'" in err
+    assert_no_table(base, "fresh")
+
+
+def test_bad_value_after_inferred_batch(base, tmp_path):
+    # The reader infers types from the first 64 MiB and loads that batch
+    # before it reads the rest, so this file's last row fails after the
+    # first batch went into the table.
+    padding = "x" * 200
+    rows = (65 << 20) // (len(padding) + 8) + 1
+    path = tmp_path / "big.csv"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("id,note\n")
+        handle.write("".join(f"{number},{padding}\n" for number in range(rows)))
+        handle.write("oops,last\n")
+    err = failed_load(base, "big", path, "--primary-key", "id")
+    assert f"{path}:{rows + 2}:" in err
+    assert "'id'" in err
+    assert "'oops'" in err
+    assert "inferred from lines 2-" in err
+    assert "--columns" in err
+    assert_no_table(base, "big")
+
+
+# -- primary keys ------------------------------------------------------------------
+
+
+def test_duplicate_key_in_file_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "dup.csv", "id,name,qty\n10,jo,1\n11,kim,2\n10,lu,3\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:4:" in err
+    assert "duplicate primary key 10" in err
+    assert "line 2" in err
+
+
+def test_duplicate_key_in_file_into_new_table(base, tmp_path):
+    path = write(tmp_path, "dup.csv", "k,v\n1,a\n2,b\n3,c\n2,d\n")
+    err = failed_load(base, "fresh", path, "--primary-key", "k")
+    assert f"{path}:5:" in err
+    assert "duplicate primary key 2" in err
+    assert "line 3" in err
+    assert_no_table(base, "fresh")
+
+
+def test_duplicate_composite_key_across_segments(base, tmp_path):
+    lines = [f"{order},{line},v{order}{line}" for order in range(1, 6) for line in (1, 2)]
+    lines.append("2,1,again")
+    path = write(tmp_path, "dup2.csv", "o,l,v\n" + "\n".join(lines) + "\n")
+    err = failed_load(base, "fresh", path, "--primary-key", "o,l", "--segment-rows", "3")
+    assert f"{path}:12:" in err
+    assert "duplicate primary key" in err
+    assert "(2, 1)" in err
+    assert_no_table(base, "fresh")
+
+
+def test_key_already_in_table(base, tmp_path):
+    path = write(tmp_path, "exists.csv", "id,name,qty\n10,jo,1\n3,kim,2\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "duplicate primary key 3" in err
+    assert "already in the table" in err
+
+
+def test_key_already_in_table_of_many_segments(tmp_path):
+    db = tmp_path / "segments.db"
+    first = write(tmp_path, "first.csv", "k,v\n" + "".join(f"{k},{k * 2}\n" for k in range(1, 21)))
+    code, _, err = cli("load", db, "s", first, "--primary-key", "k", "--segment-rows", "4", "--layout", "pax")
+    assert code == 0, err
+    path = write(tmp_path, "second.csv", "k,v\n" + "".join(f"{k},0\n" for k in range(21, 30)) + "7,0\n")
+    err = failed_load(db, "s", path)
+    assert f"{path}:11:" in err
+    assert "duplicate primary key 7" in err
+    assert table_rows(db, "s") == 20
+
+
+# -- NOT NULL -------------------------------------------------------------------------
+
+
+def test_empty_field_in_not_null_column(base, tmp_path):
+    path = write(tmp_path, "nulls.csv", "id,name,qty\n10,jo,1\n11,,2\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "'name'" in err
+    assert "NOT NULL" in err
+
+
+def test_empty_key_field_in_new_table(base, tmp_path):
+    path = write(tmp_path, "nokey.csv", "k,v\n1,a\n,b\n")
+    err = failed_load(base, "fresh", path, "--primary-key", "k")
+    assert f"{path}:3:" in err
+    assert "'k'" in err
+    assert "NOT NULL" in err
+    assert_no_table(base, "fresh")
+
+
+def test_declared_not_null_in_new_table(base, tmp_path):
+    path = write(tmp_path, "declared.csv", "k,v\n1,a\n2,\n")
+    err = failed_load(base, "fresh", path, "--columns", "k:int64,v:text not null")
+    assert f"{path}:3:" in err
+    assert "'v'" in err
+    assert_no_table(base, "fresh")
+
+
+# -- encoding and quoting ---------------------------------------------------------------
+
+
+def test_invalid_utf8_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "latin1.csv", b"id,name,qty\n10,jo,1\n11,Jos\xe9,2\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "'name'" in err
+    assert "UTF-8" in err
+    assert "\\xe9" in err
+
+
+def test_invalid_utf8_into_new_table(base, tmp_path):
+    path = write(tmp_path, "latin1.csv", b"k,city\n1,Paris\n2,Z\xfcrich\n")
+    err = failed_load(base, "fresh", path)
+    assert f"{path}:3:" in err
+    assert "'city'" in err
+    assert "UTF-8" in err
+    assert_no_table(base, "fresh")
+
+
+def test_unterminated_quote_into_existing_table(base, tmp_path):
+    path = write(tmp_path, "quote.csv", 'id,name,qty\n10,jo,1\n11,"kim,2\n12,lu,3\n')
+    err = failed_load(base, "t", path)
+    assert f"{path}:3:" in err
+    assert "unterminated" in err
+
+
+def test_unterminated_quote_into_new_table(base, tmp_path):
+    path = write(tmp_path, "quote.csv", 'k,v\n1,"a\n')
+    err = failed_load(base, "fresh", path)
+    assert f"{path}:2:" in err
+    assert "unterminated" in err
+    assert_no_table(base, "fresh")
+
+
+# -- files and headers ---------------------------------------------------------------------
+
+
+def test_missing_file_into_existing_table(base, tmp_path):
+    path = tmp_path / "nosuch.csv"
+    err = failed_load(base, "t", path)
+    assert f"{path}: no such file" in err
+
+
+def test_missing_file_into_new_table(base, tmp_path):
+    err = failed_load(base, "fresh", tmp_path / "nosuch.csv")
+    assert "no such file" in err
+    assert_no_table(base, "fresh")
+
+
+def test_missing_file_creates_no_database(tmp_path):
+    db = tmp_path / "never.db"
+    err = failed_load(db, "t", tmp_path / "nosuch.csv")
+    assert "no such file" in err
+    assert not db.exists()
+
+
+def test_directory_instead_of_file(base, tmp_path):
+    err = failed_load(base, "fresh", tmp_path)
+    assert "is a directory" in err
+    assert_no_table(base, "fresh")
+
+
+def test_header_names_differ_from_table(base, tmp_path):
+    path = write(tmp_path, "renamed.csv", "id,full_name,qty\n10,jo,1\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:1:" in err
+    assert "'full_name'" in err
+    assert "'name'" in err
+
+
+def test_header_in_other_order_than_table(base, tmp_path):
+    path = write(tmp_path, "order.csv", "id,qty,name\n10,1,jo\n")
+    err = failed_load(base, "t", path)
+    assert f"{path}:1:" in err
+    assert "['id', 'qty', 'name']" in err
+
+
+def test_empty_file_into_new_table(base, tmp_path):
+    err = failed_load(base, "fresh", write(tmp_path, "empty.csv", ""))
+    assert "empty" in err
+    assert_no_table(base, "fresh")
+
+
+# -- arguments that do not fit the table -----------------------------------------------------
+
+
+def test_declared_types_differ_from_table(base, tmp_path):
+    path = write(tmp_path, "more.csv", "id,name,qty\n10,jo,1\n")
+    err = failed_load(base, "t", path, "--columns", "id:int64,name:text,qty:text")
+    assert "'qty'" in err
+    assert "int32" in err
+
+
+def test_other_primary_key_than_table(base, tmp_path):
+    path = write(tmp_path, "more.csv", "id,name,qty\n10,jo,1\n")
+    err = failed_load(base, "t", path, "--primary-key", "name")
+    assert "primary key (id)" in err
+
+
+def test_other_layout_than_table(base, tmp_path):
+    path = write(tmp_path, "more.csv", "id,name,qty\n10,jo,1\n")
+    err = failed_load(base, "t", path, "--layout", "dsm")
+    assert "layout nsm" in err
+
+
+def test_table_option_on_existing_table(base, tmp_path):
+    path = write(tmp_path, "more.csv", "id,name,qty\n10,jo,1\n")
+    err = failed_load(base, "t", path, "--segment-rows", "100")
+    assert "--segment-rows" in err
+    assert "exists" in err
+
+
+def test_compression_on_nsm_table(base, tmp_path):
+    path = write(tmp_path, "fresh.csv", "k,v\n1,a\n")
+    err = failed_load(base, "fresh", path, "--compression", "zstd")
+    assert "--compression" in err
+    assert "dsm or pax" in err
+    assert_no_table(base, "fresh")
+
+
+def test_unknown_key_column_in_new_table(base, tmp_path):
+    path = write(tmp_path, "fresh.csv", "k,v\n1,a\n")
+    err = failed_load(base, "fresh", path, "--primary-key", "id")
+    assert "'id'" in err
+    assert_no_table(base, "fresh")
+
+
+def test_unknown_type_in_columns(base, tmp_path):
+    path = write(tmp_path, "fresh.csv", "k,v\n1,a\n")
+    err = failed_load(base, "fresh", path, "--columns", "k:int64,v:int128")
+    assert "'int128'" in err
+    assert_no_table(base, "fresh")
+
+
+def test_database_path_is_a_file(tmp_path):
+    data = write(tmp_path, "data.csv", "k\n1\n")
+    err = failed_load(data, "t", data)
+    assert "is a file, not a database directory" in err
+    assert data.read_text() == "k\n1\n"
