@@ -353,14 +353,18 @@ class _LoadProgress:
 
     def __enter__(self) -> "_LoadProgress":
         if sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+            # rich draws on stdout unless told otherwise, which would put the
+            # bar into output that a script reads and hide it from the user.
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("loading {task.description}"),
                 TextColumn("{task.completed:,} rows"),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
                 transient=True,
             )
             self._progress.__enter__()
