@@ -1,0 +1,1 @@
+"""Benchmarks of storagedb; ``python -m benchmarks oltp|olap`` runs the harness in ``storagedb.bench``."""

@@ -1,0 +1,339 @@
+"""storagedb as a benchmark target, driven only through its public API.
+
+Queries run the way a user of the library would write them: point reads and
+changes through ``Table.get``/``update``/``insert``, filters pushed down as
+``storagedb.col`` predicates, TPC-H Q1 and Q6 as ``scan_batches`` plus numpy
+on the exact scaled-integer decimals, and the flights query through
+``Table.aggregate``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+import storagedb
+from storagedb import col
+
+from ..data import LINEITEM_COLUMNS, LINEITEM_KEY
+from . import row_checksum
+
+__all__ = ["COUNTER_KEYS", "StoragedbDatabase", "StoragedbTable", "supports_synchronous"]
+
+# TPC-H Q1 and Q6 parameters (TPC-H 2.18, clauses 2.4.1 and 2.4.6, validation values).
+Q1_SHIPDATE = datetime.date(1998, 9, 2)  # 1998-12-01 minus 90 days
+Q6_FROM, Q6_TO = datetime.date(1994, 1, 1), datetime.date(1995, 1, 1)
+Q6_DISCOUNT_LOW, Q6_DISCOUNT_HIGH = Decimal("0.05"), Decimal("0.07")
+Q6_QUANTITY = 24
+
+#: Table and buffer-pool counters reported per benchmark entry, as the
+#: change over the timed runs divided by the number of runs.
+COUNTER_KEYS = (
+    "hits",
+    "misses",
+    "reads",
+    "writes",
+    "evictions",
+    "lookups",
+    "segments_skipped_by_range",
+    "segments_skipped_by_bloom",
+    "bloom_false_positives",
+    "data_pages_read",
+    "pages_read",
+    "pages_skipped",
+    "zones_read",
+    "zones_skipped",
+)
+
+_DECIMAL_COLUMNS = {name for name, kind in LINEITEM_COLUMNS if kind.startswith("decimal")}
+
+
+def supports_synchronous() -> bool:
+    """True when ``storagedb.connect`` takes a ``synchronous`` argument (the write-ahead log exists)."""
+    return "synchronous" in inspect.signature(storagedb.connect).parameters
+
+
+class StoragedbDatabase:
+    """One storagedb database directory opened for a benchmark."""
+
+    system = "storagedb"
+
+    def __init__(self, directory: str, layout: str, *, pool_size: int | None, synchronous: str | None = None) -> None:
+        options: dict[str, Any] = {}
+        if pool_size:
+            options["pool_size"] = pool_size
+        if synchronous is not None:
+            options["synchronous"] = synchronous
+        self.directory = directory
+        self.layout = layout
+        self.db = storagedb.connect(directory, **options)
+
+    def create_lineitem(self, name: str = "lineitem", **options: Any) -> StoragedbTable:
+        """Create an empty lineitem table in this database's layout."""
+        columns = [(column, kind, "not null") for column, kind in LINEITEM_COLUMNS]
+        self.db.create_table(name, columns, primary_key=list(LINEITEM_KEY), layout=self.layout, **options)
+        return StoragedbTable(self, name)
+
+    def load_lineitem(self, csv_path: str, name: str = "lineitem", **options: Any) -> StoragedbTable:
+        """Create lineitem with its NOT NULL schema and bulk load the CSV into it."""
+        table = self.create_lineitem(name, **options)
+        self.db.load(name, csv_path)
+        return table
+
+    def load_flights(self, csv_path: str, columns: list[tuple[str, str, bool]]) -> StoragedbTable:
+        schema = [(name, kind) if nullable else (name, kind, "not null") for name, kind, nullable in columns]
+        self.db.create_table("flights", schema, layout=self.layout)
+        self.db.load("flights", csv_path)
+        return StoragedbTable(self, "flights")
+
+    def counters(self) -> dict[str, Any]:
+        return self.db.stats()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class StoragedbTable:
+    """One storagedb table as a benchmark target."""
+
+    system = "storagedb"
+
+    def __init__(self, database: StoragedbDatabase, name: str) -> None:
+        self.database = database
+        self.name = name
+        self.layout = database.layout
+        self.table = database.db.table(name)
+
+    # -- sizes and counters ----------------------------------------------
+
+    def bytes_on_disk(self) -> int:
+        return int(self.table.stats()["bytes"])
+
+    def counters(self) -> dict[str, Any]:
+        """Buffer-pool and table counters, merged into one dict."""
+        merged = dict(self.database.db.stats())
+        merged.update(self.table.stats())
+        return {key: merged.get(key, 0) for key in COUNTER_KEYS}
+
+    def row_count(self) -> int:
+        return int(self.table.stats()["rows"])
+
+    def describe(self) -> dict[str, Any]:
+        stats = self.table.stats()
+        return {"rows": stats["rows"], "segments": stats["segments"], "pages": stats["pages"]}
+
+    # -- OLTP --------------------------------------------------------------
+
+    def read(self, key: tuple[int, int]) -> Any:
+        return self.table.get(key)
+
+    def update(self, key: tuple[int, int], comment: str) -> Any:
+        return self.table.update(key, {"l_comment": comment})
+
+    def insert(self, row: Any) -> Any:
+        return self.table.insert(row)
+
+    def scan_range(self, low: int, high: int) -> Any:
+        return list(self.table.scan(where=col("l_orderkey").between(low, high)))
+
+    def read_modify_write(self, key: tuple[int, int], tag: str) -> Any:
+        row = self.table.get(key)
+        if row is not None:
+            self.table.update(key, {"l_comment": tag + row["l_comment"][:20]})
+        return row
+
+    def prepare_row(self, row: tuple) -> Any:
+        return row
+
+    def read_checksum(self, raw: Any) -> int:
+        if raw is None:
+            return -1
+        return row_checksum(
+            raw["l_orderkey"],
+            raw["l_linenumber"],
+            raw["l_partkey"],
+            raw["l_suppkey"],
+            int(raw["l_extendedprice"] * 100),
+        )
+
+    def scan_checksum(self, raw: Any) -> int:
+        total = sum(row_checksum(r[0], r[3], r[1], r[2], int(r[5] * 100)) for r in raw)
+        return (total + len(raw) * 1_000_000_007) % (1 << 61)
+
+    # -- OLAP --------------------------------------------------------------
+
+    def q6(self) -> Any:
+        where = (
+            (col("l_shipdate") >= Q6_FROM)
+            & (col("l_shipdate") < Q6_TO)
+            & col("l_discount").between(Q6_DISCOUNT_LOW, Q6_DISCOUNT_HIGH)
+            & (col("l_quantity") < Q6_QUANTITY)
+        )
+        revenue = 0
+        for batch in self.table.scan_batches(["l_extendedprice", "l_discount"], where=where):
+            # cents x hundredths: exact in int64 for fewer than about 10**8 rows per batch.
+            revenue += int(np.dot(batch["l_extendedprice"], batch["l_discount"]))
+        return revenue
+
+    def answer_q6(self, raw: Any) -> Any:
+        return Decimal(raw).scaleb(-4)
+
+    def q1(self) -> Any:
+        columns = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax"]
+        groups: dict[tuple[str, str], list[int]] = {}
+        for batch in self.table.scan_batches(columns, where=col("l_shipdate") <= Q1_SHIPDATE):
+            _q1_batch(batch, groups)
+        return groups
+
+    def answer_q1(self, raw: Any) -> Any:
+        rows = []
+        for (flag, status), (qty, price, disc_price, charge, discount, count) in sorted(raw.items()):
+            rows.append(
+                (
+                    flag,
+                    status,
+                    Decimal(qty).scaleb(-2),
+                    Decimal(price).scaleb(-2),
+                    Decimal(disc_price).scaleb(-4),
+                    Decimal(charge).scaleb(-6),
+                    qty / 100 / count,
+                    price / 100 / count,
+                    discount / 100 / count,
+                    count,
+                )
+            )
+        return rows
+
+    def range_scan(self, low: int, high: int) -> Any:
+        return list(self.table.scan(where=col("l_orderkey").between(low, high)))
+
+    def answer_range_scan(self, raw: Any) -> Any:
+        return (len(raw), sum(r[0] for r in raw), sum(r[1] for r in raw), sum(int(r[5] * 100) for r in raw))
+
+    def projection(self) -> Any:
+        names = ["l_orderkey", "l_extendedprice", "l_shipdate"]
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for batch in self.table.scan_batches(names):
+            for name in names:
+                parts[name].append(batch[name])
+        return {name: np.concatenate(arrays) if arrays else np.zeros(0) for name, arrays in parts.items()}
+
+    def answer_projection(self, raw: Any) -> Any:
+        return _projection_answer(raw["l_orderkey"], raw["l_extendedprice"], raw["l_shipdate"])
+
+    def scan_tuples(self) -> Any:
+        count = key_sum = 0
+        for row in self.table.scan():
+            count += 1
+            key_sum += row[0]
+        return count, key_sum
+
+    def answer_scan_tuples(self, raw: Any) -> Any:
+        return raw
+
+    def flights(self) -> Any:
+        return self.table.aggregate(
+            group_by=["carrier"],
+            aggregates={
+                "flights": ("count", "*"),
+                "avg_dep_delay": ("avg", "dep_delay"),
+                "max_arr_delay": ("max", "arr_delay"),
+            },
+            where=col("dep_delay").is_not_null(),
+        )
+
+    def answer_flights(self, raw: Any) -> Any:
+        return [(carrier, count, float(avg), maximum) for carrier, count, avg, maximum in raw.rows]
+
+    # -- building tables from this one ---------------------------------------
+
+    def read_all_columns(self) -> dict[str, np.ndarray]:
+        """Every column of the table, concatenated, with decimals as floats that print as the decimal.
+
+        ``insert_many`` reads an int64 array for a decimal column as whole
+        units, while ``scan_batches`` returns decimals as int64 counts of
+        the scale's unit, so decimals are divided by 100 here; the floats
+        round-trip because every value has exactly two decimal digits.
+        """
+        parts: dict[str, list[np.ndarray]] = {}
+        for batch in self.table.scan_batches():
+            for name, values in batch.items():
+                parts.setdefault(name, []).append(values)
+        out = {}
+        for name, arrays in parts.items():
+            values = np.concatenate(arrays)
+            out[name] = values / 100 if name in _DECIMAL_COLUMNS else values
+        return out
+
+
+def _q1_batch(batch: dict[str, np.ndarray], groups: dict[tuple[str, str], list[int]]) -> None:
+    """Add one batch's Q1 sums into ``groups``, exactly, in int64 per batch.
+
+    Per row the largest term is the charge, price x (1 - discount) x (1 + tax)
+    in units of 10**-6: below 10**12 for TPC-H prices, so a batch of up to
+    about 10**6 rows sums without overflow.
+    """
+    if len(batch["l_quantity"]) == 0:
+        return
+    flags, flag_name = _codes(batch["l_returnflag"])
+    statuses, status_name = _codes(batch["l_linestatus"])
+    keys = flags * _CODE_SPAN + statuses
+    order = np.argsort(keys, kind="stable")
+    ordered_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered_keys[1:] != ordered_keys[:-1]])
+    price = batch["l_extendedprice"][order]
+    discount = batch["l_discount"][order]
+    disc_price = price * (100 - discount)
+    charge = disc_price * (100 + batch["l_tax"][order])
+    sums = [
+        np.add.reduceat(batch["l_quantity"][order], starts),
+        np.add.reduceat(price, starts),
+        np.add.reduceat(disc_price, starts),
+        np.add.reduceat(charge, starts),
+        np.add.reduceat(discount, starts),
+        np.diff(np.r_[starts, len(order)]),
+    ]
+    for index, key in enumerate(ordered_keys[starts].tolist()):
+        name = (flag_name(key // _CODE_SPAN), status_name(key % _CODE_SPAN))
+        totals = groups.setdefault(name, [0, 0, 0, 0, 0, 0])
+        for position, column in enumerate(sums):
+            totals[position] += int(column[index])
+
+
+#: Codes of a text column stay below 2**21, the number of Unicode code points.
+_CODE_SPAN = 1 << 21
+
+
+def _codes(values: np.ndarray):
+    """Factorise a text column into int64 codes and a function from code back to string.
+
+    One-character strings (TPC-H's flags) become their code points without a
+    sort; longer strings are numbered by ``np.unique``.
+    """
+    fixed = values.astype(str)
+    if fixed.dtype.itemsize == 4 and not (fixed == "").any():
+        return fixed.view(np.uint32).astype(np.int64), chr
+    names, codes = np.unique(fixed, return_inverse=True)
+    return codes.astype(np.int64), lambda code: str(names[code])
+
+
+def _projection_answer(orderkeys: np.ndarray, prices: np.ndarray, dates: np.ndarray) -> tuple:
+    """Row count, key sum, price sum in cents and the date range of a projection."""
+    if len(orderkeys) == 0:
+        return (0, 0, 0, None, None)
+    if prices.dtype.kind == "f":
+        cents = np.rint(prices * 100).astype(np.int64)
+    else:
+        cents = prices.astype(np.int64)
+    days = dates.astype("datetime64[D]")
+    return (
+        len(orderkeys),
+        int(orderkeys.astype(np.int64).sum()),
+        int(cents.sum()),
+        str(days.min()),
+        str(days.max()),
+    )
