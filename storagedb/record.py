@@ -210,47 +210,35 @@ class RecordCodec:
                 values = np.where(column.nulls, 0, values)
             fixed[f"c{index}"] = values
 
-        # Variable-length bytes, one blob per column.
-        var_blobs = []
-        var_lengths = np.zeros((len(self.var_indexes), count), dtype=np.int64)
-        for order, (index, is_text) in enumerate(zip(self.var_indexes, self.text_flags)):
+        # Variable-length bytes, one list of bytes objects per column.
+        var_values: list[list[bytes]] = []
+        var_ends = np.zeros(count, dtype=np.int64)
+        for index, is_text in zip(self.var_indexes, self.text_flags):
             column = columns[index]
-            values = column.values
+            values = column.values.tolist()
             if column.nulls is not None and column.nulls.any():
-                values = np.where(column.nulls, "" if is_text else b"", values)
-            encoded = [v.encode("utf-8") for v in values.tolist()] if is_text else list(values.tolist())
-            lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=count)
-            var_lengths[order] = lengths
-            var_blobs.append(b"".join(encoded))
-        var_ends = np.cumsum(var_lengths, axis=0)
-        for order, index in enumerate(self.var_indexes):
-            fixed[f"e{index}"] = var_ends[order]
-
-        # Lay the records out back to back: fixed part, then var bytes.
-        var_total = var_ends[-1] if self.var_indexes else np.zeros(count, dtype=np.int64)
-        if self.var_indexes and count and int(var_total.max()) > _U32_MAX:
+                filler = "" if is_text else b""
+                for row in np.flatnonzero(column.nulls).tolist():
+                    values[row] = filler
+            encoded = list(map(str.encode, values)) if is_text else [bytes(v) for v in values]
+            var_ends += np.fromiter(map(len, encoded), dtype=np.int64, count=count)
+            fixed[f"e{index}"] = var_ends
+            var_values.append(encoded)
+        if self.var_indexes and count and int(var_ends.max()) > _U32_MAX:
             raise ValueError("a row exceeds the 4 GiB record limit")
-        record_lengths = self.fixed_size + var_total
+
+        fixed_bytes = fixed.tobytes()
+        size = self.fixed_size
         offsets = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(record_lengths, out=offsets[1:])
-        data = np.empty(int(offsets[-1]), dtype=np.uint8)
-        fixed_bytes = fixed.view(np.uint8).reshape(count, self.fixed_size)
         if not self.var_indexes:
-            data[:] = fixed_bytes.reshape(-1)
-            return data, offsets
-        starts = offsets[:-1]
-        data[(starts[:, None] + np.arange(self.fixed_size)).reshape(-1)] = fixed_bytes.reshape(-1)
-        before = np.zeros(count, dtype=np.int64)
-        for order in range(len(self.var_indexes)):
-            lengths = var_lengths[order]
-            blob = np.frombuffer(var_blobs[order], dtype=np.uint8)
-            if len(blob):
-                destination = starts + self.fixed_size + before
-                source = np.cumsum(lengths) - lengths
-                shift = np.repeat(destination - source, lengths)
-                data[np.arange(len(blob)) + shift] = blob
-            before += lengths
-        return data, offsets
+            offsets[1:] = np.arange(1, count + 1, dtype=np.int64) * size
+            return np.frombuffer(fixed_bytes, dtype=np.uint8), offsets
+        # One join per row: measured faster than scattering the parts with
+        # numpy index arrays, which need 8 bytes of index per record byte.
+        fixed_parts = [fixed_bytes[start : start + size] for start in range(0, count * size, size)]
+        records = list(map(b"".join, zip(fixed_parts, *var_values)))
+        np.cumsum(var_ends + size, out=offsets[1:])
+        return np.frombuffer(b"".join(records), dtype=np.uint8), offsets
 
     def decode_columns(
         self,

@@ -94,12 +94,30 @@ def sort_order(keys: Sequence[np.ndarray]) -> np.ndarray:
     """Stable row order sorting by ``keys[0]``, then ``keys[1]``, and so on.
 
     Works for object arrays (text, blob) too, where ``np.lexsort`` does not.
+    Input that is already sorted (bulk loads often are) costs one pass.
     """
     count = len(keys[0])
+    if is_sorted(keys):
+        return np.arange(count)
     order = np.arange(count)
     for key in reversed(keys):
         order = order[np.argsort(key[order], kind="stable")]
     return order
+
+
+def is_sorted(keys: Sequence[np.ndarray]) -> bool:
+    """True if the rows are in non-decreasing key order (compared column by column)."""
+    if len(keys[0]) < 2:
+        return True
+    decided_less = np.zeros(len(keys[0]) - 1, dtype=bool)
+    undecided = np.ones(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        before, after = key[:-1], key[1:]
+        decided_less |= undecided & (before < after)
+        undecided &= before == after
+        if not undecided.any():
+            break
+    return bool(np.all(decided_less | undecided))
 
 
 @dataclass
@@ -178,12 +196,9 @@ class SealedSegment:
         """
         codec = RecordCodec(schema)
         key_indexes = schema.key_indexes
-        if key_indexes and count > 1:
+        if key_indexes and count > 1 and not is_sorted([columns[i].values for i in key_indexes]):
             order = sort_order([columns[i].values for i in key_indexes])
-            if not np.array_equal(order, np.arange(count)):
-                columns = [
-                    ColumnData(c.values[order], None if c.nulls is None else c.nulls[order]) for c in columns
-                ]
+            columns = [ColumnData(c.values[order], None if c.nulls is None else c.nulls[order]) for c in columns]
         file = PagedFile.create(path, FileKind.SEALED_SEGMENT, pool.page_size)
         file_id = pool.register_file(file)
         try:
@@ -305,6 +320,29 @@ class SealedSegment:
         if self.deleted is not None and self.deleted[row]:
             return None
         return row
+
+    def lookup(self, key: tuple, key_hash: int, stats: SegmentStats) -> tuple[int, tuple] | None:
+        """Like :meth:`find`, but also decode the row: ``(row id, storage-form values)``."""
+        if not self.rows or key < self.first_key or key > self.last_key:
+            stats.segments_skipped_by_range += 1
+            return None
+        if self.bloom is not None and not self.bloom.may_contain(key_hash):
+            stats.segments_skipped_by_bloom += 1
+            return None
+        unit = bisect.bisect_right(self.fences, key) - 1
+        found, pages = self.reader.fetch_in_unit(unit, key)
+        stats.data_pages_read += pages
+        if found is None:
+            stats.bloom_false_positives += 1
+            return None
+        if self.deleted is not None and self.deleted[found[0]]:
+            return None
+        return found
+
+    def read_row(self, row: int, stats: SegmentStats) -> tuple:
+        values, pages = self.reader.fetch_row(row)
+        stats.data_pages_read += pages
+        return values
 
     def read_rows(self, rows: np.ndarray, wanted: Sequence[int], stats: SegmentStats) -> list[ColumnData]:
         columns, pages = self.reader.read_rows(rows, wanted)

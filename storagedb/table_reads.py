@@ -36,12 +36,27 @@ class TableReads:
         with self._db._lock:
             self._check_open()
             key_tuple = self._normalise_key(key)
-            found = self._locate(key_tuple, count=True)
-            if found is None:
-                return None
-            values = self._read_found(found)
-        columns = self.schema.columns
-        return {c.name: c.type.from_storage(v) for c, v in zip(columns, values)}
+            values = self._fetch(key_tuple)
+        if values is None:
+            return None
+        return {c.name: c.type.from_storage(v) for c, v in zip(self.schema.columns, values)}
+
+    def _fetch(self, key: tuple) -> tuple | None:
+        """The storage-form values of the live row with ``key``, or None (counts a lookup)."""
+        stats = self._stats
+        stats.lookups += 1
+        if self._open is not None:
+            rid = self._open.find(key)
+            if rid is not None:
+                return self._open.read(rid)
+        if not self._segments:
+            return None
+        key_hash = hash_key(key, self._key_kinds)
+        for segment in reversed(self._segments):
+            found = segment.lookup(key, key_hash, stats)
+            if found is not None:
+                return found[1]
+        return None
 
     def _locate(self, key: tuple, count: bool) -> tuple[SealedSegment | None, int] | None:
         """Where the live row with ``key`` is: (None, record id) or (segment, row id)."""
@@ -65,8 +80,7 @@ class TableReads:
         where, position = found
         if where is None:
             return self._open.read(position)
-        columns = where.read_rows(np.array([position]), range(len(self.schema.columns)), self._stats)
-        return tuple(_storage_value(c, 0) for c in columns)
+        return where.read_row(position, self._stats)
 
     # -- scans -----------------------------------------------------------
 
@@ -245,9 +259,3 @@ class TableReads:
             accumulator.add({name: column for name, column in zip(names, batch)}, length)
         return accumulator.result()
 
-
-def _storage_value(column: ColumnData, row: int) -> Any:
-    if column.nulls is not None and column.nulls[row]:
-        return None
-    value = column.values[row]
-    return value.item() if isinstance(value, np.generic) else value

@@ -254,6 +254,8 @@ class TableWrites:
             for column in key_columns:
                 ordered = column[order]
                 same &= ordered[1:] == ordered[:-1]
+                if not same.any():
+                    break
             if same.any():
                 first = int(np.flatnonzero(same)[0])
                 a, b = sorted((int(order[first]), int(order[first + 1])))
@@ -261,19 +263,21 @@ class TableWrites:
                 detail = _where(source, lines, b)
                 earlier = f" (first seen on line {int(lines[a])})" if lines is not None else f" (also row {a})"
                 raise DuplicateKeyError(f"{detail}duplicate primary key {self._show_key(key)}{earlier}")
-        keys = list(zip(*(c.tolist() for c in key_columns)))
+        segments = [s for s in self._segments + pending if s.rows]
+        need_tuples = self._open is not None or count < BULK_THRESHOLD
+        keys = list(zip(*(c.tolist() for c in key_columns))) if need_tuples or segments else []
         if self._open is not None:
             for i, key in enumerate(keys):
                 if key in self._open.keys:
                     raise DuplicateKeyError(
                         f"{_where(source, lines, i)}duplicate primary key {self._show_key(key)} (already in the table)"
                     )
-        segments = [s for s in self._segments + pending if s.rows]
         if segments:
             hashes = hash_key_columns(key_columns, self._key_kinds)
             scratch = SegmentStats()
             for segment in segments:
                 candidates = segment.bloom.may_contain_many(hashes) if segment.bloom is not None else np.ones(count, bool)
+                candidates &= _in_range(key_columns, segment.first_key, segment.last_key)
                 for i in np.flatnonzero(candidates).tolist():
                     if segment.find(keys[i], int(hashes[i]), scratch) is not None:
                         raise DuplicateKeyError(
@@ -531,6 +535,21 @@ def _join_batches(batches, schema) -> tuple[list[ColumnData], int, np.ndarray | 
     if all(batch[2] is not None for batch in batches):
         lines = np.concatenate([batch[2] for batch in batches])
     return out, sum(batch[1] for batch in batches), lines
+
+
+def _in_range(key_columns: list[np.ndarray], low: tuple, high: tuple) -> np.ndarray:
+    """Rows whose key lies in ``[low, high]``, compared column by column."""
+    count = len(key_columns[0])
+    above_low = np.zeros(count, dtype=bool)
+    below_high = np.zeros(count, dtype=bool)
+    tied_low = np.ones(count, dtype=bool)
+    tied_high = np.ones(count, dtype=bool)
+    for column, low_part, high_part in zip(key_columns, low, high):
+        above_low |= tied_low & (column > low_part)
+        tied_low &= column == low_part
+        below_high |= tied_high & (column < high_part)
+        tied_high &= column == high_part
+    return (above_low | tied_low) & (below_high | tied_high)
 
 
 def _where(source: str | None, lines: np.ndarray | None, row: int) -> str:

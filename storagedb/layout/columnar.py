@@ -19,11 +19,20 @@ at position ``r % row_group_rows``: arithmetic, no search.
 The directory (an array group run) holds, per column and group, the chunk's
 first page, page count, byte length and raw (unencoded) size, and the
 encoding names used per column. Zones and fence units are the row groups.
+
+Point lookups need one value from each of a row group's chunks, but most
+encodings (delta, dictionary, compressed payloads) can only be decoded
+whole. Lookups therefore keep recently decoded chunks in a
+:class:`DecodedChunkCache` shared by the database; a cache miss reads the
+chunk's pages through the buffer pool as usual. Scans never use the cache.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
+
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -37,7 +46,14 @@ from ..storage.buffer_pool import BufferPool
 from ..storage.page_run import RunRef, read_run, run_images, write_run
 from .base import LayoutOptions, WrittenLayout
 
-__all__ = ["write_dsm", "write_pax", "ColumnarLayoutReader", "encoding_kind", "DEFAULT_ROW_GROUP_ROWS"]
+__all__ = [
+    "write_dsm",
+    "write_pax",
+    "ColumnarLayoutReader",
+    "DecodedChunkCache",
+    "encoding_kind",
+    "DEFAULT_ROW_GROUP_ROWS",
+]
 
 #: Default rows per chunk: DSM favours long scans, PAX cheaper row rebuilds.
 DEFAULT_ROW_GROUP_ROWS = {"dsm": 65_536, "pax": 16_384}
@@ -155,8 +171,79 @@ def write_pax(pool, file_id, schema, codec, columns, count, options) -> WrittenL
     return _write("pax", pool, file_id, schema, codec, columns, count, options)
 
 
+class DecodedChunkCache:
+    """Least recently used decoded column chunks, bounded in (estimated) bytes.
+
+    Keys are ``(segment path, column, row group)``; segment file names are
+    never reused, so an entry can never describe another file. Thread-safe:
+    ``_lock`` protects the entries and counters.
+    """
+
+    #: Estimated bytes per value of an object (text or blob) array.
+    OBJECT_VALUE_BYTES = 64
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[AnyColumn, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> AnyColumn | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[0]
+
+    def put(self, key: tuple, data: AnyColumn) -> None:
+        size = _estimated_bytes(data)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (data, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _key, (_data, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+
+def _estimated_bytes(data: AnyColumn) -> int:
+    arrays = [getattr(data, name, None) for name in ("values", "codes", "dictionary", "run_values", "run_lengths", "nulls")]
+    total = 0
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            total += len(array) * DecodedChunkCache.OBJECT_VALUE_BYTES if array.dtype == object else array.nbytes
+    return total
+
+
+def _value_at(data: AnyColumn, position: int):
+    """One storage-form value of a decoded chunk, or None when NULL."""
+    if data.nulls is not None and data.nulls[position]:
+        return None
+    if isinstance(data, DictionaryColumn):
+        value = data.dictionary[data.codes[position]]
+    elif isinstance(data, RunColumn):
+        # Runs cover the non-NULL rows only: count them up to this row.
+        index = position if data.nulls is None else position - int(np.count_nonzero(data.nulls[:position]))
+        ends = np.cumsum(data.run_lengths)
+        value = data.run_values[int(np.searchsorted(ends, index, side="right"))]
+    else:
+        value = data.values[position]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class ColumnarLayoutReader:
     """Reads the column chunks of a DSM or PAX segment."""
+
+    #: Shared by every columnar segment of a database; see :class:`DecodedChunkCache`.
+    cache = DecodedChunkCache(128 << 20)
 
     def __init__(
         self,
@@ -189,6 +276,8 @@ class ColumnarLayoutReader:
         self._raw = raw
         self.encodings = encodings
         self.key_indexes = schema.key_indexes
+        self.path = pool.file(file_id).path
+        self._bool_columns = {i for i, c in enumerate(schema.columns) if c.type.base == "bool"}
 
     @classmethod
     def open(cls, pool, file_id, schema, codec, info, rows) -> "ColumnarLayoutReader":
@@ -258,6 +347,40 @@ class ColumnarLayoutReader:
     def zone_pages(self, zone: int) -> int:
         return int(self._pages_array[:, zone].sum())
 
+    def _decoded(self, column: int, group: int, raw: bool = True) -> tuple[AnyColumn, int]:
+        """A decoded chunk for point access, from the cache when possible; also the pages read.
+
+        Dictionary and run-length chunks stay in their compact forms.
+        """
+        key = (self.path, column, group, raw)
+        data = self.cache.get(key)
+        if data is not None:
+            return data, 0
+        data = self._decode(column, group, raw=raw)
+        self.cache.put(key, data)
+        return data, self.pages[column][group]
+
+    def fetch_row(self, row: int) -> tuple[tuple, int]:
+        """``(row values, pages read)`` of one row id."""
+        group, position = divmod(int(row), self.group_rows)
+        values = []
+        pages = 0
+        bools = self._bool_columns
+        for column in range(len(self.schema.columns)):
+            data, read = self._decoded(column, group)
+            pages += read
+            value = _value_at(data, position)
+            values.append(bool(value) if value is not None and column in bools else value)
+        return tuple(values), pages
+
+    def fetch_in_unit(self, unit: int, key: tuple):
+        """``((row id, row values) or None, pages read)`` for ``key`` in row group ``unit``."""
+        row, pages = self.find_in_unit(unit, key)
+        if row is None:
+            return None, pages
+        values, more = self.fetch_row(row)
+        return (row, values), pages + more
+
     def read_rows(self, rows: np.ndarray, wanted: Sequence[int]) -> tuple[list[ColumnData], int]:
         rows = np.asarray(rows, dtype=np.int64)
         groups = rows // self.group_rows
@@ -290,8 +413,9 @@ class ColumnarLayoutReader:
         pages = 0
         low, high = 0, 0
         for depth, column in enumerate(self.key_indexes):
-            values = self._chunk(column, unit).values()
-            pages += self.pages[column][unit]
+            data, read = self._decoded(column, unit, raw=False)
+            values = data.values
+            pages += read
             if depth == 0:
                 high = len(values)
             part = key[depth]

@@ -309,10 +309,12 @@ class NsmReader:
         record = overflow.read_record(self.pool, self.file_id, self.data_first + page, slot)
         return self.codec.decode(record)
 
-    def find_in_page(self, page: int, key: tuple) -> int | None:
+    def find_in_page(self, page: int, key: tuple, decode: bool = False):
         """Binary-search one data page for ``key``; the row id, or None.
 
-        Precondition: rows are sorted by primary key.
+        With ``decode``, return ``(row id, row values)`` instead, decoded
+        while the page is still pinned. Precondition: rows are sorted by
+        primary key.
         """
         pool = self.pool
         codec = self.codec
@@ -335,7 +337,12 @@ class NsmReader:
                 elif found > key:
                     high = middle
                 else:
-                    return self._first_rows_list[page] + middle
+                    row = self._first_rows_list[page] + middle
+                    if not decode:
+                        return row
+                    if entries[2 * middle + 1] & OVERFLOW_FLAG:
+                        return row, codec.decode(overflow.read_record(pool, self.file_id, page_no, middle))
+                    return row, codec.decode(view, offset, entries[2 * middle + 1])
             return None
         finally:
             pool.unpin(frame)
@@ -504,6 +511,14 @@ class NsmLayoutReader(NsmReader):
 
     def find_in_unit(self, unit, key):
         return self.find_in_page(unit, key), 1
+
+    def fetch_in_unit(self, unit, key):
+        """``((row id, row values) or None, pages read)`` for ``key`` in fence unit ``unit``."""
+        return self.find_in_page(unit, key, decode=True), 1
+
+    def fetch_row(self, row):
+        """``(row values, pages read)`` of one row id."""
+        return self.read_row(row), 1
 
     def column_bytes(self):
         return [
