@@ -244,19 +244,17 @@ def test_writer_lock_blocks_load(orders_db, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    "command",
-    [("scan", "orders", "--limit", "1"), ("info",), ("get", "orders", "1"), ("check",), ("compact", "orders")],
-)
-def test_writer_lock_blocks_other_commands(orders_db, tmp_path, command):
+def test_writer_lock_blocks_other_commands(orders_db, tmp_path):
     db = tmp_path / "locked.db"
     shutil.copytree(orders_db, db)
+    commands = [("scan", "orders", "--limit", "1"), ("info",), ("get", "orders", "1"), ("check",), ("compact", "orders")]
     with holder(db):
-        code, out, err = cli(command[0], db, *command[1:])
-    assert code == 1
-    assert out == ""
-    assert_one_error_line(err)
-    assert "database is locked" in err
+        results = {command[0]: cli(command[0], db, *command[1:]) for command in commands}
+    for name, (code, out, err) in results.items():
+        assert code == 1, name
+        assert out == "", name
+        assert_one_error_line(err)
+        assert "database is locked" in err, name
 
 
 def test_reader_blocks_load_not_scan(orders_db, tmp_path):

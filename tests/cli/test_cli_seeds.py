@@ -81,11 +81,16 @@ def seed_rows() -> dict[str, list[list[str]]]:
     return {name: read_seed(name) for name in ("lineitem.csv", "orders.csv", "flights.csv")}
 
 
+# One table per seeds file. lineitem in DSM and PAX is compared in full by
+# the CSV round-trip tests below.
+SAMPLED = ("lineitem_nsm", "orders", "flights")
+
+
 @pytest.fixture(scope="module")
 def scanned(seeded) -> dict[str, list[dict]]:
-    """Every table scanned once as JSON Lines, shared by the tests that read it."""
+    """Each sampled table scanned once as JSON Lines, shared by the tests that read it."""
     out = {}
-    for table in TABLES:
+    for table in SAMPLED:
         code, text, err = cli("scan", seeded, table, "--format", "jsonl")
         assert code == 0, err
         assert err == ""
@@ -97,19 +102,19 @@ def scanned(seeded) -> dict[str, list[dict]]:
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))
-def test_seed_row_count_matches_csv_module(seeded, seed_rows, scanned, table):
-    file_name = TABLES[table][0]
-    expected = len(seed_rows[file_name]) - 1
-
+def test_seed_row_count_matches_csv_module(seeded, seed_rows, table):
     code, out, err = cli("info", seeded, "--json")
     assert code == 0, err
     info = {entry["name"]: entry for entry in json.loads(out)["tables"]}
-
-    assert info[table]["rows"] == expected
-    assert len(scanned[table]) == expected
+    assert info[table]["rows"] == len(seed_rows[TABLES[table][0]]) - 1
 
 
-@pytest.mark.parametrize("table", sorted(TABLES))
+@pytest.mark.parametrize("table", SAMPLED)
+def test_seed_scan_row_count_matches_csv_module(seed_rows, scanned, table):
+    assert len(scanned[table]) == len(seed_rows[TABLES[table][0]]) - 1
+
+
+@pytest.mark.parametrize("table", SAMPLED)
 def test_seed_sampled_values_match_csv_module(seed_rows, scanned, table):
     header, *rows = seed_rows[TABLES[table][0]]
     assert len(scanned[table]) == len(rows)
