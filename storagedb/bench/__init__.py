@@ -72,7 +72,7 @@ def run_cli(suite: str, argv: list[str]) -> int:
 
 def _run(config, command: str, log: Callable[[str], None], console) -> int:
     from .data import BenchDataError
-    from .options import machine_description
+    from .options import machine_description, storagedb_version
     from .report import print_results
     from .results import add_ratios, write_json, write_markdown
 
@@ -95,7 +95,13 @@ def _run(config, command: str, log: Callable[[str], None], console) -> int:
             shutil.rmtree(config.work_dir, ignore_errors=True)
 
     add_ratios(entries)
-    meta = {"command": command, "started": started, "machine": machine_description(), "problems": problems}
+    meta = {
+        "command": command,
+        "started": started,
+        "storagedb": storagedb_version(),
+        "machine": machine_description(),
+        "problems": problems,
+    }
     write_json(str(config.out / "results.json"), entries, meta)
     write_markdown(str(config.out / "results.md"), entries, meta)
     print_results(entries, console)

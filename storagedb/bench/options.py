@@ -276,6 +276,32 @@ def missing_dependencies(config: BenchConfig) -> list[str]:
     return missing
 
 
+def storagedb_version() -> dict[str, object]:
+    """storagedb's version and, in a git checkout, its commit and whether the engine has uncommitted changes."""
+    import subprocess
+
+    import storagedb
+
+    info: dict[str, object] = {"version": storagedb.__version__}
+    package = Path(storagedb.__file__).parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+        if commit.returncode == 0:
+            info["git_commit"] = commit.stdout.strip()
+            status = subprocess.run(
+                ["git", "-C", str(package), "status", "--porcelain", "--untracked-files=no", "--", "."],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            info["uncommitted_changes"] = bool(status.stdout.strip())
+    except OSError:
+        pass  # git is not installed: report the version only
+    return info
+
+
 def machine_description() -> dict[str, str]:
     """CPU model, core count and memory of this machine, from /proc on Linux."""
     import platform

@@ -201,6 +201,9 @@ def write_markdown(path: str, entries: list[Entry], meta: dict[str, Any]) -> Non
     lines = ["# storagedb benchmark results", ""]
     lines.append(f"Command: `{meta.get('command', '')}`  ")
     lines.append(f"Started: {meta.get('started', '')}  ")
+    version = meta.get("storagedb", {})
+    if version:
+        lines.append("storagedb: " + ", ".join(f"{k} {v}" for k, v in version.items()) + "  ")
     machine = meta.get("machine", {})
     if machine:
         lines.append("Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
