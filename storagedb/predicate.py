@@ -1341,6 +1341,17 @@ class BoundPredicate:
         #: Names of the columns that evaluate() reads.
         self.columns: frozenset[str] = frozenset(root.columns())
 
+    @property
+    def parts(self) -> list["BoundPredicate"]:
+        """The AND-ed parts of the predicate, each bound on its own (just itself if it is no AND).
+
+        A row matches exactly when it matches every part, so a scan can
+        evaluate them one after another on fewer and fewer rows.
+        """
+        if isinstance(self._root, _BoundAnd):
+            return [BoundPredicate(child, self.predicate) for child in self._root.children]
+        return [self]
+
     def evaluate(self, columns: Mapping[str, AnyColumn], length: int) -> np.ndarray:
         """Return a bool mask of the rows where the predicate is TRUE.
 

@@ -383,6 +383,25 @@ class SealedSegment:
                 yield first_row, columns
             zone = end
 
+    @property
+    def lazy_groups(self) -> bool:
+        """True when the layout can decode a row group's columns on demand (DSM, PAX)."""
+        return hasattr(self.reader, "groups")
+
+    def scan_groups(self, zone_filter: Any, stats: SegmentStats) -> Iterator[Any]:
+        """Yield the row groups ``zone_filter`` accepts, as ``LazyGroup`` objects (DSM and PAX only).
+
+        The caller adds each group's ``pages`` to ``stats.pages_read`` once
+        it is done with the group.
+        """
+        for zone in range(self.zone_count()):
+            if zone_filter is not None and not zone_filter(self, zone):
+                stats.zones_skipped += 1
+                stats.pages_skipped += self._zone_pages(zone)
+                continue
+            stats.zones_read += 1
+            yield from self.reader.groups(zone, zone + 1)
+
     def _zone_pages(self, zone: int) -> int:
         counter = getattr(self.reader, "zone_pages", None)
         return counter(zone) if counter else 0

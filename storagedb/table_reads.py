@@ -168,6 +168,10 @@ class TableReads:
     def _scan_segments(self, segments, bound, needed, positions, keep_encoded) -> Iterator[list[Any]]:
         zone_filter = self._zone_filter(bound) if bound is not None else None
         for segment in segments:
+            if bound is not None and segment.lazy_groups:
+                wanted = [needed[p] for p in positions]
+                yield from self._scan_lazy(segment, zone_filter, bound, wanted, keep_encoded)
+                continue
             iterator = segment.scan(needed, zone_filter, self._stats, raw=bound is not None or keep_encoded)
             while True:
                 with self._db._lock:
@@ -188,6 +192,49 @@ class TableReads:
             selected = self._select(columns, len(rids), None, bound, needed, positions)
             if selected is not None:
                 yield selected
+
+    def _scan_lazy(self, segment, zone_filter, bound, wanted, keep_encoded) -> Iterator[list[Any]]:
+        """Filter a DSM or PAX segment one conjunct at a time (late materialisation).
+
+        Each AND-ed part of the predicate reads its columns only at the rows
+        the earlier parts kept, and the output columns are read only at the
+        rows that match in the end.
+        """
+        conjuncts = [(part, [(name, self.schema.index_of(name)) for name in sorted(part.columns)]) for part in bound.parts]
+        iterator = segment.scan_groups(zone_filter, self._stats)
+        while True:
+            with self._db._lock:
+                self._check_open()
+                group = next(iterator, None)
+                if group is None:
+                    break
+                selected = self._filter_group(group, conjuncts, segment.live_mask(group.first_row, group.count))
+                if selected is None:
+                    out = None
+                elif len(selected) == group.count:
+                    out = [group.column(index, raw=keep_encoded) for index in wanted]
+                else:
+                    out = [group.take(index, selected, raw=keep_encoded) for index in wanted]
+                self._stats.pages_read += group.pages
+            if out is not None:
+                yield out if keep_encoded else [plain(column) for column in out]
+
+    @staticmethod
+    def _filter_group(group, conjuncts, live) -> np.ndarray | None:
+        """Row positions of a group that pass every conjunct and are live; None if none do."""
+        selected = None
+        for part, columns in conjuncts:
+            if selected is None:
+                named = {name: group.column(index, raw=True) for name, index in columns}
+                selected = np.flatnonzero(part.evaluate(named, group.count))
+            else:
+                named = {name: group.take(index, selected, raw=True) for name, index in columns}
+                selected = selected[part.evaluate(named, len(selected))]
+            if not len(selected):
+                return None
+        if live is not None:
+            selected = selected[live[selected]]
+        return selected if len(selected) else None
 
     def _select(self, columns, count, mask, bound, needed, positions, keep_encoded=False) -> list[Any] | None:
         if bound is not None:

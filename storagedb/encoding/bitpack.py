@@ -182,6 +182,41 @@ def unpack_uints(data: memoryview | bytes, count: int, width: int) -> np.ndarray
     return out[:count]
 
 
+def take_uints(data: memoryview | bytes, count: int, width: int, indexes: np.ndarray) -> np.ndarray:
+    """Unpack only the values at ``indexes`` (each in ``0..count-1``) into a new uint64 array.
+
+    Each value is read from the 8 bytes that start at its first bit, so the
+    cost follows ``len(indexes)``, not ``count``; widths above 56 bits (which
+    a shifted 8-byte word cannot hold) unpack everything instead.
+
+    Raises:
+        CorruptChunkError: as :func:`unpack_uints`.
+    """
+    if not 0 <= width <= MAX_WIDTH:
+        raise CorruptChunkError(f"bit width {width} is invalid (expected 0 to {MAX_WIDTH})")
+    expected = packed_size(count, width)
+    if len(data) != expected:
+        raise CorruptChunkError(
+            f"packed values have {len(data)} bytes, expected {expected} for {count} values of {width} bits"
+        )
+    indexes = np.asarray(indexes, dtype=np.int64)
+    if width == 0 or not len(indexes):
+        return np.zeros(len(indexes), dtype=np.uint64)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if width in _CAST_WIDTHS:
+        return raw.view(_CAST_WIDTHS[width])[indexes].astype(np.uint64)
+    if width > _MAX_SHIFT_WIDTH:
+        return unpack_uints(data, count, width)[indexes]
+    padded = np.zeros(len(raw) + 8, dtype=np.uint8)
+    padded[: len(raw)] = raw
+    # Element i of this view is the unaligned 8-byte word starting at byte i,
+    # so one gather fetches every value's word.
+    words_at = np.ndarray((len(raw) + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    bits = indexes * width
+    words = words_at[bits >> 3]
+    return (words >> (bits & 7).astype(np.uint64)) & np.uint64((1 << width) - 1)
+
+
 def _word_view(buffer: np.ndarray, start: int, stride: int, groups: int) -> np.ndarray:
     """View ``groups`` unaligned little-endian uint64 words at ``start + g*stride``.
 
@@ -196,6 +231,17 @@ def write_block(values: np.ndarray, width: int | None = None) -> bytes:
     if width is None:
         width = bit_width(int(values.max())) if len(values) else 0
     return WIDTH_HEADER.pack(width) + pack_uints(values, width)
+
+
+def take_block(
+    reader: PayloadReader, count: int, indexes: np.ndarray, field: str, max_width: int = MAX_WIDTH
+) -> np.ndarray:
+    """Like :func:`read_block`, but unpack only the values at ``indexes``."""
+    (width,) = reader.unpack(WIDTH_HEADER, f"{field} bit width")
+    if width > max_width:
+        raise CorruptChunkError(f"{field} bit width is {width}, expected at most {max_width}")
+    data = reader.take(packed_size(count, width), f"{field} ({count} values of {width} bits)")
+    return take_uints(data, count, width, indexes)
 
 
 def read_block(reader: PayloadReader, count: int, field: str, max_width: int = MAX_WIDTH) -> np.ndarray:
@@ -257,6 +303,16 @@ def decode(view: memoryview, count: int, kind: Kind) -> np.ndarray:
     reader = PayloadReader(view, "bitpack payload")
     # Zigzag keeps a signed kind of b bits within b bits, so no wider width is valid.
     unsigned = read_block(reader, count, "bitpack values", max_width=kind.dtype.itemsize * 8)
+    reader.expect_end()
+    if kind.is_signed:
+        return zigzag_decode(unsigned).astype(kind.dtype)
+    return unsigned.astype(kind.dtype)
+
+
+def take(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> np.ndarray:
+    """Decode only the values at ``indexes`` of a bitpack payload."""
+    reader = PayloadReader(view, "bitpack payload")
+    unsigned = take_block(reader, count, indexes, "bitpack values", max_width=kind.dtype.itemsize * 8)
     reader.expect_end()
     if kind.is_signed:
         return zigzag_decode(unsigned).astype(kind.dtype)

@@ -284,6 +284,21 @@ def decode_parts(view: memoryview, count: int, kind: Kind, code_encoding: str) -
     return Dictionary(entries, codes.astype(np.int64), kind)
 
 
+def take_parts(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> Dictionary:
+    """The entries and the codes at ``indexes`` of a dictionary payload with bit-packed codes.
+
+    Raises:
+        CorruptChunkError: as :func:`decode_parts`, for the codes it reads.
+    """
+    reader = PayloadReader(view, "dictionary payload")
+    entries = _read_entries(reader, count, kind)
+    max_width = bitpack.bit_width(max(len(entries) - 1, 0))
+    codes = bitpack.take_block(reader, count, indexes, "dictionary codes", max_width=max_width)
+    reader.expect_end()
+    _check_codes(codes, len(entries))
+    return Dictionary(entries, codes.astype(np.int64), kind)
+
+
 def decode(view: memoryview, count: int, kind: Kind, code_encoding: str) -> np.ndarray:
     """Decode a dictionary payload of ``count`` values."""
     dictionary = decode_parts(view, count, kind, code_encoding)

@@ -79,3 +79,26 @@ def decode(view: memoryview, count: int, kind: Kind) -> np.ndarray:
             )
     values = (residuals + np.uint64(reference & _UINT64_MASK)).view(np.int64)
     return values.astype(kind.dtype)
+
+
+def take(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> np.ndarray:
+    """Decode only the values at ``indexes`` of a frame-of-reference payload.
+
+    Raises:
+        CorruptChunkError: as :func:`decode`, for the values it reads.
+    """
+    reader = PayloadReader(view, "frame-of-reference payload")
+    (reference,) = reader.unpack(HEADER, "reference")
+    if not kind.min_value <= reference <= kind.max_value:
+        raise CorruptChunkError(
+            f"frame-of-reference value {reference} is outside the {kind.name} range "
+            f"{kind.min_value}..{kind.max_value}"
+        )
+    residuals = bitpack.take_block(reader, count, indexes, "frame-of-reference residuals")
+    reader.expect_end()
+    if len(residuals) and int(residuals.max()) > kind.max_value - reference:
+        raise CorruptChunkError(
+            f"frame-of-reference residual {int(residuals.max())} added to {reference} exceeds "
+            f"the {kind.name} maximum {kind.max_value}"
+        )
+    return (residuals + np.uint64(reference & _UINT64_MASK)).view(np.int64).astype(kind.dtype)

@@ -156,22 +156,28 @@ class ChunkView:
     def take(self, positions) -> np.ndarray:
         """Return the values at row ``positions`` (0, ``""`` or ``b""`` at NULLs).
 
-        Plain fixed-width chunks read only those values; other encodings
-        decode the whole chunk and index it.
+        Plain fixed-width, frame-of-reference, bit-packed and dictionary
+        chunks with bit-packed codes unpack only those values; other
+        encodings decode the whole chunk and index it.
 
         Raises:
             InvalidInputError: a position is not an integer in ``0..row_count-1``.
             CorruptChunkError: the payload is damaged.
         """
-        rows = np.asarray(positions)
-        if rows.size and rows.dtype.kind not in "iu":
-            raise InvalidInputError(f"positions must be integers, got dtype {rows.dtype}")
-        rows = rows.astype(np.int64, copy=False)
-        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= self.row_count):
-            raise InvalidInputError(
-                f"positions must lie in 0..{self.row_count - 1}; found {int(rows.min())}..{int(rows.max())}"
-            )
-        if self.encoding != "plain" or self._kind.is_variable:
+        rows = self._checked_rows(positions)
+        encoding = self.encoding
+        if encoding in ("for", "bitpack", "dictionary+bitpack"):
+            indexes, present = self._value_indexes(rows)
+            view = self._payload_view()
+            if encoding == "for":
+                dense = frame_of_reference.take(view, self.value_count, self._kind, indexes)
+            elif encoding == "bitpack":
+                dense = bitpack.take(view, self.value_count, self._kind, indexes)
+            else:
+                parts = dictionary.take_parts(view, self.value_count, self._kind, indexes)
+                dense = parts.entries[parts.codes]
+            return self._place(dense, present)
+        if encoding != "plain" or self._kind.is_variable:
             return self.values()[rows]
 
         stored = self._plain_fixed_values()
@@ -184,7 +190,51 @@ class ChunkView:
         out[present] = stored[value_index[rows[present]]]
         return out
 
+    def take_codes(self, positions) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(sorted_entries, codes at positions)`` of a dictionary chunk with bit-packed codes, else None.
+
+        Codes at NULL rows are 0, as in :meth:`dictionary`.
+        """
+        if self.encoding != "dictionary+bitpack":
+            return None
+        rows = self._checked_rows(positions)
+        indexes, present = self._value_indexes(rows)
+        parts = dictionary.take_parts(self._payload_view(), self.value_count, self._kind, indexes)
+        codes = np.zeros(len(rows), dtype=np.int32)
+        codes[present] = parts.codes
+        return parts.entries, codes
+
     # -- helpers -----------------------------------------------------------
+
+    def _checked_rows(self, positions) -> np.ndarray:
+        rows = np.asarray(positions)
+        if rows.size and rows.dtype.kind not in "iu":
+            raise InvalidInputError(f"positions must be integers, got dtype {rows.dtype}")
+        rows = rows.astype(np.int64, copy=False)
+        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= self.row_count):
+            raise InvalidInputError(
+                f"positions must lie in 0..{self.row_count - 1}; found {int(rows.min())}..{int(rows.max())}"
+            )
+        return rows
+
+    def _value_indexes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index among the non-null values of each row, and which rows are not NULL."""
+        if not self._bitmap:
+            return rows, np.ones(len(rows), dtype=bool)
+        null_mask = self._null_mask()
+        present = ~null_mask[rows]
+        value_index = np.cumsum(~null_mask) - 1
+        return value_index[rows[present]], present
+
+    def _place(self, dense: np.ndarray, present: np.ndarray) -> np.ndarray:
+        if present.all():
+            return dense
+        if self._kind.is_variable:
+            out = np.full(len(present), "" if self._kind.name == "text" else b"", dtype=object)
+        else:
+            out = np.zeros(len(present), dtype=dense.dtype)
+        out[present] = dense
+        return out
 
     @property
     def _code_encoding(self) -> str:

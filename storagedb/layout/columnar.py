@@ -36,7 +36,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..batch import AnyColumn, ColumnData, DictionaryColumn, RunColumn
+from ..batch import AnyColumn, ColumnData, DictionaryColumn, RunColumn, plain
 from ..encoding import ChunkView, encode_chunk
 from ..errors import CorruptionError, UnsupportedError
 from ..index.arrays import pack_arrays, unpack_arrays
@@ -239,6 +239,79 @@ def _value_at(data: AnyColumn, position: int):
     return value.item() if isinstance(value, np.generic) else value
 
 
+class LazyGroup:
+    """One row group whose column chunks are read only when asked for.
+
+    A filtered scan decodes the first predicate's columns whole, then reads
+    later columns only at the rows still selected (:meth:`take`), which for
+    bit-packed encodings unpacks just those values. ``pages`` counts the
+    data pages read so far.
+    """
+
+    def __init__(self, reader: "ColumnarLayoutReader", group: int) -> None:
+        self.reader = reader
+        self.group = group
+        self.first_row = int(reader.zone_bounds[group])
+        self.count = int(reader.zone_bounds[group + 1]) - self.first_row
+        self.pages = 0
+        self._views: dict[int, ChunkView] = {}
+        self._decoded: dict[tuple[int, bool], AnyColumn] = {}
+
+    def _view(self, column: int) -> ChunkView:
+        view = self._views.get(column)
+        if view is None:
+            view = self.reader._chunk(column, self.group)
+            self.pages += self.reader.pages[column][self.group]
+            self._views[column] = view
+        return view
+
+    def column(self, column: int, raw: bool = False) -> AnyColumn:
+        """Every row of one column (dictionary and run-length chunks stay encoded when ``raw``)."""
+        key = (column, raw)
+        data = self._decoded.get(key)
+        if data is None:
+            data = _decode_view(self._view(column), raw)
+            self._decoded[key] = data
+        return data
+
+    def take(self, column: int, positions: np.ndarray, raw: bool = False) -> AnyColumn:
+        """One column at the given row positions of the group."""
+        for key in ((column, raw), (column, False)):
+            data = self._decoded.get(key)
+            if data is not None:
+                return _take_decoded(data, positions)
+        view = self._view(column)
+        nulls = view.nulls()
+        taken_nulls = None if nulls is None else nulls[positions]
+        if raw:
+            codes = view.take_codes(positions)
+            if codes is not None:
+                return DictionaryColumn(codes[0], codes[1], taken_nulls)
+        return ColumnData(view.take(positions), taken_nulls)
+
+
+def _decode_view(view: ChunkView, raw: bool) -> AnyColumn:
+    nulls = view.nulls()
+    if raw:
+        pair = view.dictionary()
+        if pair is not None:
+            return DictionaryColumn(pair[0], pair[1], nulls)
+        runs = view.runs()
+        if runs is not None:
+            return RunColumn(runs[0], runs[1], nulls)
+    return ColumnData(view.values(), nulls)
+
+
+def _take_decoded(data: AnyColumn, positions: np.ndarray) -> AnyColumn:
+    nulls = None if data.nulls is None else data.nulls[positions]
+    if isinstance(data, DictionaryColumn):
+        return DictionaryColumn(data.dictionary, data.codes[positions], nulls)
+    if isinstance(data, RunColumn):
+        expanded = plain(data)
+        return ColumnData(expanded.values[positions], nulls)
+    return ColumnData(data.values[positions], nulls)
+
+
 class ColumnarLayoutReader:
     """Reads the column chunks of a DSM or PAX segment."""
 
@@ -324,17 +397,7 @@ class ColumnarLayoutReader:
         return view
 
     def _decode(self, column: int, group: int, raw: bool) -> AnyColumn:
-        view = self._chunk(column, group)
-        nulls = view.nulls()
-        if raw:
-            pair = view.dictionary()
-            if pair is not None:
-                return DictionaryColumn(pair[0], pair[1], nulls)
-            runs = view.runs()
-            if runs is not None:
-                return RunColumn(runs[0], runs[1], nulls)
-        values = view.values()
-        return ColumnData(values, nulls)
+        return _decode_view(self._chunk(column, group), raw)
 
     def scan_zones(
         self, first_zone: int, last_zone: int, wanted: Sequence[int], raw: bool = False
@@ -343,6 +406,11 @@ class ColumnarLayoutReader:
             columns = [self._decode(column, group, raw) for column in wanted]
             pages = sum(self.pages[column][group] for column in wanted)
             yield int(self.zone_bounds[group]), columns, pages
+
+    def groups(self, first_zone: int, last_zone: int) -> Iterator["LazyGroup"]:
+        """Row groups ``first_zone`` .. ``last_zone - 1`` whose chunks decode on demand."""
+        for group in range(first_zone, last_zone):
+            yield LazyGroup(self, group)
 
     def zone_pages(self, zone: int) -> int:
         return int(self._pages_array[:, zone].sum())
