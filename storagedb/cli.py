@@ -250,14 +250,39 @@ def _parse_column_entry(entry: str) -> tuple[str, ...]:
 def _open_db(path: str, readonly: bool):
     from . import connect
 
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise InvalidInputError(f"{path} is a file, not a database directory; give the path of a directory")
-    if readonly and not os.path.isdir(path):
-        raise NotFoundError(f"{path}: no database here")
+    _check_database_path(path, must_exist=readonly)
     try:
         return connect(path, readonly=readonly, pool_size=CLI_POOL_BYTES)
     except DatabaseLockedError:
         raise DatabaseLockedError(_locked_message(path, readonly)) from None
+
+
+def _check_database_path(path: str, must_exist: bool) -> None:
+    """Reject a path that is not a database directory, before anything is created in it.
+
+    A command that only reads needs an existing database. ``load`` may also
+    create one, in a new or empty directory, but not among other files: a
+    mistyped path such as ``.`` would otherwise fill the user's directory
+    with a catalog, a log and table folders.
+    """
+    from .catalog import CATALOG_NAME
+    from .database import LOCK_NAME
+    from .wal.log import LOG_NAME
+
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InvalidInputError(f"{path} is a file, not a database directory; give the path of a directory")
+    if os.path.isfile(os.path.join(path, CATALOG_NAME)):
+        return
+    if must_exist:
+        if not os.path.isdir(path):
+            raise NotFoundError(f"{path}: no database here")
+        raise NotFoundError(f"{path}: not a storagedb database (it has no {CATALOG_NAME}); give the directory that load created")
+    others = sorted(set(os.listdir(path)) - {LOCK_NAME, LOG_NAME}) if os.path.isdir(path) else []
+    if others:
+        raise InvalidInputError(
+            f"{path} contains other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}) and no "
+            f"storagedb database; give a new or empty directory for the database"
+        )
 
 
 def _locked_message(path: str, readonly: bool) -> str:
@@ -356,8 +381,8 @@ class _LoadProgress:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            # rich draws on stdout unless told otherwise, which would put the
-            # bar into output that a script reads and hide it from the user.
+            # rich draws on stdout by default, which would put the bar into
+            # output that a script reads and hide it from the user.
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("loading {task.description}"),
@@ -543,8 +568,7 @@ def _jsonable(value: Any, convert) -> Any:
 def cmd_check(args: argparse.Namespace) -> int:
     from .inspect import check_database
 
-    if not os.path.isdir(args.db):
-        raise NotFoundError(f"{args.db}: no database here")
+    _check_database_path(args.db, must_exist=True)
     try:
         problems, checked = check_database(args.db)
     except DatabaseLockedError:

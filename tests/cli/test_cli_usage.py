@@ -348,6 +348,33 @@ def test_info_on_file_is_usage_error(tmp_path):
     assert "is a file, not a database directory" in line
 
 
+def test_info_on_plain_directory(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    line = error_line(*cli("info", plain), expected_code=1)
+    assert "not a storagedb database" in line
+    assert list(plain.iterdir()) == []
+
+
+def test_check_on_plain_directory(tmp_path):
+    line = error_line(*cli("check", tmp_path), expected_code=1)
+    assert "not a storagedb database" in line
+
+
+def test_load_into_directory_of_other_files(tmp_path):
+    data = write(tmp_path, "data.csv", "a\n1\n")
+    line = error_line(*cli("load", tmp_path, "t", data))
+    assert "contains other files (data.csv)" in line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_load_into_empty_directory(tmp_path):
+    db = tmp_path / "made_by_user"
+    db.mkdir()
+    load(db, "t", write(tmp_path, "data.csv", "a\n1\n"))
+    assert scan_jsonl(db, "t") == [{"a": 1}]
+
+
 def test_check_missing_database(tmp_path):
     line = error_line(*cli("check", tmp_path / "none.db"), expected_code=1)
     assert "no database" in line
