@@ -5,7 +5,7 @@ one of six encodings (plain, order-preserving dictionary, run-length,
 bit-packing, frame-of-reference, delta) and optionally compressed with zstd
 or lz4. :func:`encode_chunk` picks the smallest encoding unless the caller names one;
 :func:`decode_chunk` and :class:`ChunkView` read a chunk back. The byte
-layouts are documented in each module and in ``docs/encoding-format.md``.
+layouts are documented in each module and in ``docs/file-format.md`` (section "Column chunks").
 
 This package depends on nothing in storagedb but :mod:`storagedb.errors`.
 

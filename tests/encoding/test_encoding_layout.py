@@ -1,7 +1,7 @@
 """The documented byte layouts agree with the structs and the encoder.
 
 The OFFSET / SIZE / FIELD tables in the module docstrings and in
-docs/encoding-format.md are parsed, so a struct that changes without its
+docs/file-format.md are parsed, so a struct that changes without its
 table (or the other way round) fails here.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from storagedb.encoding import bitpack, delta, dictionary, encode_chunk, frame_of_reference, header, rle
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "encoding-format.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "file-format.md"
 
 # (module, struct, fields of the fixed part of its table)
 LAYOUTS = [
@@ -88,7 +88,7 @@ def test_chunk_header_is_28_bytes():
 
 def test_worked_example_matches_encoder():
     text = DOC.read_text(encoding="utf-8")
-    example = text.split("## Worked example", 1)[1].split("```", 2)[1]
+    example = text.split("### Worked example: a dictionary chunk", 1)[1].split("```", 2)[1]
     documented = bytes.fromhex(" ".join(example.split()))
 
     encoded = encode_chunk(
