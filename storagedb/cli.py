@@ -162,8 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageDBError, OSError) as exc:
         if args.debug:
             raise
-        print(f"storagedb: error: {_one_line(exc)}", file=sys.stderr)
-        if isinstance(exc, (InvalidInputError, IsADirectoryError, FileNotFoundError, PermissionError)):
+        print(f"storagedb: error: {_one_line(exc)}{_damage_hint(exc, args)}", file=sys.stderr)
+        # Input files and database paths are checked before use, so a file
+        # not found after that is one of the database's own: damage, not a
+        # usage error.
+        if isinstance(exc, (InvalidInputError, IsADirectoryError, PermissionError)):
             return EXIT_INPUT
         return EXIT_NOT_FOUND
     finally:
@@ -183,6 +186,15 @@ class _StderrLogHandler(logging.Handler):
             print(f"storagedb: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
         except Exception:
             self.handleError(record)
+
+
+def _damage_hint(exc: BaseException, args: argparse.Namespace) -> str:
+    """Return advice for a file of the database that is missing, or an empty string."""
+    db = getattr(args, "db", None)
+    if not isinstance(exc, FileNotFoundError) or not db or not exc.filename:
+        return ""
+    inside = os.path.abspath(str(exc.filename)).startswith(os.path.abspath(db) + os.sep)
+    return f"; the database lists this file, so run 'storagedb check {db}'" if inside else ""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -576,7 +588,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"check failed: {len(problems)} problem(s) in {checked['files']} files", file=sys.stderr)
+        print(
+            f"check failed: {_plural(len(problems), 'problem')} in {_plural(checked['files'], 'file')}",
+            file=sys.stderr,
+        )
         return EXIT_NOT_FOUND
     print(f"ok: {checked['files']} files, {checked['pages']:,} pages, {checked['rows']:,} rows checked")
     return EXIT_OK

@@ -158,19 +158,22 @@ def check_database(path: str) -> tuple[list[str], dict[str, int]]:
                 problems.append(f"table {name!r}: schema in the catalog is invalid: {exc}")
                 continue
             for segment in entry["segments"]:
+                segment_path = os.path.join(directory, segment["file"])
                 files = [segment["file"]] + ([segment["delete_vector"]] if segment.get("delete_vector") else [])
+                segment_damaged = False
                 for file_name in files:
                     file_path = os.path.join(directory, file_name)
                     checked["files"] += 1
                     page_problems, pages = _check_pages(file_path, page_size)
                     checked["pages"] += pages
                     problems.extend(page_problems)
-                if any(p.startswith(os.path.join(directory, segment["file"])) for p in problems):
+                    segment_damaged = segment_damaged or (file_path == segment_path and bool(page_problems))
+                if segment_damaged:
                     continue
                 try:
-                    opened = SealedSegment.open(os.path.join(directory, segment["file"]), pool, schema)
-                except StorageDBError as exc:
-                    problems.append(str(exc))
+                    opened = SealedSegment.open(segment_path, pool, schema)
+                except (StorageDBError, OSError) as exc:
+                    problems.append(_file_problem(segment_path, exc))
                     continue
                 try:
                     if opened.rows != segment.get("rows", opened.rows):
@@ -197,7 +200,8 @@ def _decode_all(segment, problems: list[str]) -> int:
             rows += len(columns[0]) if columns else 0
     except StorageDBError as exc:
         problems.append(str(exc))
-    if rows != segment.rows and not problems:
+        return rows
+    if rows != segment.rows:
         problems.append(f"{segment.path}: decoded {rows} rows, the segment declares {segment.rows}")
     return rows
 
@@ -208,7 +212,7 @@ def _check_pages(path: str, page_size: int) -> tuple[list[str], int]:
     try:
         file = PagedFile.open(path, page_size=page_size, readonly=True)
     except (StorageDBError, OSError) as exc:
-        return [f"{path}: {exc}" if str(path) not in str(exc) else str(exc)], 0
+        return [_file_problem(path, exc)], 0
     frame = memoryview(bytearray(page_size))
     try:
         for page_no in range(1, file.page_count):
@@ -224,6 +228,15 @@ def _check_pages(path: str, page_size: int) -> tuple[list[str], int]:
         return problems, file.page_count
     finally:
         file.close()
+
+
+def _file_problem(path: str, exc: Exception) -> str:
+    """Describe in one line what is wrong with the file at ``path``."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path} is missing, although the catalog lists it"
+    if isinstance(exc, OSError) and not isinstance(exc, StorageDBError):
+        return f"{path}: cannot be read: {exc.strerror or exc}"
+    return str(exc) if path in str(exc) else f"{path}: {exc}"
 
 
 def _page_structure(frame: memoryview, page_type: int, page_count: int, page_size: int) -> str | None:
