@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,85 @@ def test_failed_first_load_leaves_no_warning(tmp_path):
     result = run("info", tmp_path / "db")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+# -- a load that stops half way ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory) -> Path:
+    """seeds/lineitem.csv four times over (240,700 rows), which takes a second or more to load."""
+    path = tmp_path_factory.mktemp("long") / "long.csv"
+    header, _, body = (SEEDS / "lineitem.csv").read_text(encoding="utf-8").partition("\n")
+    path.write_text(header + "\n" + body * 4, encoding="utf-8")
+    return path
+
+
+def start_load_on_terminal(db: Path, table: str, path: Path):
+    """Start a load with stderr on a pseudo-terminal; return it once its progress bar shows."""
+    pty = pytest.importorskip("pty")
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "storagedb.cli", "load", str(db), table, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    )
+    os.close(follower)
+    drawn = b""
+    while b"loading" not in drawn:
+        chunk = os.read(leader, 4096)
+        assert chunk, "the load ended before its progress bar showed"
+        drawn += chunk
+    # Let the load get into its first batch, which takes about a second.
+    time.sleep(0.3)
+    return child, leader
+
+
+def test_interrupted_load_leaves_table_absent(orders_db, long_csv, tmp_path):
+    import signal
+
+    db = tmp_path / "interrupted.db"
+    shutil.copytree(orders_db, db)
+    before = sorted(path.name for path in db.iterdir())
+    child, leader = start_load_on_terminal(db, "lineitem", long_csv)
+    try:
+        child.send_signal(signal.SIGINT)
+        stdout = child.stdout.read()
+        child.stdout.close()
+        assert child.wait(timeout=TIMEOUT) == 130
+    finally:
+        os.close(leader)
+    assert b"loaded" not in stdout
+
+    code, out, err = cli("info", db, "--json")
+    assert code == 0, err
+    assert err == ""
+    assert [table["name"] for table in json.loads(out)["tables"]] == ["orders", "orders_pax"]
+    assert sorted(path.name for path in db.iterdir()) == before
+    assert cli("check", db)[0] == 0
+
+
+def test_killed_load_leaves_table_absent(orders_db, long_csv, tmp_path):
+    import signal
+
+    db = tmp_path / "killed.db"
+    shutil.copytree(orders_db, db)
+    child, leader = start_load_on_terminal(db, "lineitem", long_csv)
+    try:
+        child.send_signal(signal.SIGKILL)
+        child.stdout.close()
+        assert child.wait(timeout=TIMEOUT) == -signal.SIGKILL
+    finally:
+        os.close(leader)
+
+    code, out, err = cli("info", db, "--json")
+    assert code == 0, err
+    assert [table["name"] for table in json.loads(out)["tables"]] == ["orders", "orders_pax"]
+    assert all(line.startswith("storagedb: warning: ") for line in err.splitlines()), err
+    code, out, err = cli("scan", db, "orders", "--where", "o_orderkey = 1", "--format", "csv", "--columns", "o_custkey")
+    assert (code, out) == (0, "o_custkey\n370\n"), err
+    assert cli("check", db)[0] == 0
 
 
 # -- a second process holding the database --------------------------------------------
