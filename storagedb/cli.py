@@ -487,7 +487,11 @@ def parse_aggregates(text: str) -> dict[str, tuple[str, str]]:
         if not match:
             raise InvalidInputError(f"--agg entry {entry.strip()!r} is not function(column), e.g. sum(price) or count(*)")
         function, column = match.group(1).lower(), match.group(2).strip('"')
-        out[f"{function}({column})"] = (function, column)
+        name = f"{function}({column})"
+        if name in out:
+            # The output has one column per name, so a repeat would vanish.
+            raise InvalidInputError(f"--agg names {name} twice; list each aggregate once")
+        out[name] = (function, column)
     if not out:
         raise InvalidInputError("--agg names no aggregate")
     return out

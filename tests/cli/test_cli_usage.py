@@ -307,7 +307,13 @@ def test_group_by_without_agg(small):
 
 @pytest.mark.parametrize(
     ("agg", "expected"),
-    [("median(x)", "'median'"), ("sum(nosuch)", "'nosuch'"), ("sum(parity)", "numeric"), ("sum x", "function(column)")],
+    [
+        ("median(x)", "'median'"),
+        ("sum(nosuch)", "'nosuch'"),
+        ("sum(parity)", "numeric"),
+        ("sum x", "function(column)"),
+        ("count(*), COUNT(*)", "count(*) twice"),
+    ],
 )
 def test_bad_aggregate(small, agg, expected):
     line = error_line(*cli("scan", small, "s", "--agg", agg))
