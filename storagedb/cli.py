@@ -616,6 +616,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    if args.keep:
+        _check_database_path(args.keep, must_exist=False)
     return run_demo(args.keep)
 
 

@@ -71,4 +71,6 @@ def run_demo(keep: str | None = None) -> int:
     finally:
         if keep is None:
             shutil.rmtree(directory, ignore_errors=True)
+    if keep is None:
+        print("\nThe demo database was temporary and is deleted; 'storagedb demo --keep DIR' keeps one.", file=out)
     return 0

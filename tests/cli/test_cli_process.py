@@ -488,3 +488,13 @@ def test_demo_prints_info_scan_and_lookup():
     assert "33794" in out
     assert "get lineitem (1, 1):" in out
     assert "egular courts above the" in out
+    assert "--keep DIR" in out
+
+
+def test_demo_keep_refuses_directory_of_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    code, out, err = cli("demo", "--keep", tmp_path)
+    assert code == 2
+    assert out == ""
+    assert "contains other files (notes.txt)" in err
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
