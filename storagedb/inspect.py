@@ -59,7 +59,15 @@ def print_info(out: TextIO, info: dict[str, Any]) -> None:
     if "tables" in info:
         print(f"database {info['database']} (page size {info['page_size']} bytes)", file=out)
         rows = [
-            (t["name"], t["layout"], t["rows"], t["segments"], t["pages"], _size(t["bytes"]), ",".join(t["primary_key"]))
+            (
+                t["name"],
+                t["layout"],
+                f"{t['rows']:,}",
+                f"{t['segments']:,}",
+                f"{t['pages']:,}",
+                _size(t["bytes"]),
+                ", ".join(t["primary_key"]),
+            )
             for t in info["tables"]
         ]
         write_table(out, ["table", "layout", "rows", "segments", "pages", "on disk", "primary key"], rows)
@@ -88,9 +96,9 @@ def print_info(out: TextIO, info: dict[str, Any]) -> None:
         segments = [
             (
                 s["file"],
-                s["rows"],
-                s["deleted_rows"],
-                s["pages"],
+                f"{s['rows']:,}",
+                f"{s['deleted_rows']:,}",
+                f"{s['pages']:,}",
                 "" if "min_key" not in s else _key(s["min_key"]),
                 "" if "max_key" not in s else _key(s["max_key"]),
                 _size(s.get("bloom_bytes")),

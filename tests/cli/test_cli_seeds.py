@@ -324,5 +324,7 @@ def test_info_text_names_every_table(seeded):
     assert code == 0, err
     for name in TABLES:
         assert f"│ {name} " in out
+    assert "│ 60,175 " in out
+    assert "l_orderkey, l_linenumber" in out
     assert "hits" in out
     assert "evictions" in out
