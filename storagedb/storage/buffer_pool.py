@@ -3,11 +3,13 @@
 Every page of table data that is read or written passes through here, so the
 counters in :class:`PoolStats` are the truth about I/O.
 
-Frames are slices of one preallocated ``bytearray``. The pool keeps one
-``memoryview`` per frame and a 2-D numpy view of all frames
-(:attr:`BufferPool.frames`), so the layers above can read a frame with
-``np.frombuffer`` or gather many frames with one fancy index, without copying
-page by page. The buffer is never resized: live views make resizing raise.
+Frames are slices of one buffer allocated when the pool is created: an
+anonymous ``mmap``, whose pages the operating system zero-fills on first
+touch, so a large pool costs nothing until it is used. The pool keeps one
+``memoryview`` per frame (made when the frame is first used) and a 2-D numpy
+view of all frames (:attr:`BufferPool.frames`), so the layers above can read
+a frame with ``np.frombuffer`` or gather many frames with one fancy index,
+without copying page by page. The buffer is never resized.
 
 Pages are used through guards that pin on entry and unpin on exit::
 
@@ -43,6 +45,7 @@ and the layer above keeps a page from being written while others read it.
 
 from __future__ import annotations
 
+import mmap
 import threading
 from dataclasses import dataclass, fields
 from typing import Callable
@@ -177,9 +180,9 @@ class BufferPool:
         validate_page_size(page_size)
         self.num_frames = num_frames
         self.page_size = page_size
-        self._buffer = bytearray(num_frames * page_size)
-        whole = memoryview(self._buffer)
-        self._views = [whole[i * page_size : (i + 1) * page_size] for i in range(num_frames)]
+        self._buffer = mmap.mmap(-1, num_frames * page_size)
+        self._whole = memoryview(self._buffer)
+        self._views: list[memoryview | None] = [None] * num_frames
         self.frames = np.frombuffer(self._buffer, dtype=np.uint8).reshape(num_frames, page_size)
         self._replacer = make_replacer(replacer, num_frames, k)
         self.replacer_name = replacer
@@ -504,7 +507,11 @@ class BufferPool:
 
     def _take_frame(self) -> int:
         if self._free_frames:
-            return self._free_frames.pop()
+            frame = self._free_frames.pop()
+            if self._views[frame] is None:
+                size = self.page_size
+                self._views[frame] = self._whole[frame * size : (frame + 1) * size]
+            return frame
         victim = self._replacer.evict()
         if victim is None:
             raise BufferPoolFullError(

@@ -63,7 +63,9 @@ class LRUKReplacer:
             raise ValueError(f"LRU-K needs k >= 1, got {k}")
         self.k = k
         self._tick = 0
-        self._history: list[deque[int]] = [deque(maxlen=k) for _ in range(num_frames)]
+        # Made on a frame's first access: a pool of 32,768 frames would spend
+        # about 40 ms creating them all up front.
+        self._history: list[deque[int] | None] = [None] * num_frames
         self._evictable = bytearray(num_frames)
         self._entry = [-1] * num_frames
         self._heap: list[int] = []
@@ -78,17 +80,23 @@ class LRUKReplacer:
 
     def record_access(self, frame: int) -> None:
         self._tick += 1
-        self._history[frame].append(self._tick)
+        history = self._history[frame]
+        if history is None:
+            history = self._history[frame] = deque(maxlen=self.k)
+        history.append(self._tick)
 
     def pin(self, frame: int) -> None:
         self._tick += 1
-        self._history[frame].append(self._tick)
+        history = self._history[frame]
+        if history is None:
+            history = self._history[frame] = deque(maxlen=self.k)
+        history.append(self._tick)
         if self._evictable[frame]:
             self._evictable[frame] = 0
             self._evictable_count -= 1
 
     def _entry_for(self, frame: int) -> int:
-        history = self._history[frame]
+        history = self._history[frame] or ()
         # history[0] is the first access while fewer than k are recorded, and
         # the k-th most recent once the deque is full.
         if len(history) < self.k:
@@ -133,7 +141,8 @@ class LRUKReplacer:
             self._evictable[frame] = 0
             self._evictable_count -= 1
         self._entry[frame] = -1
-        self._history[frame].clear()
+        if self._history[frame] is not None:
+            self._history[frame].clear()
 
     def size(self) -> int:
         """Number of evictable frames."""

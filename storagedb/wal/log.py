@@ -247,7 +247,8 @@ class WriteAheadLog:
             offset += _padded(RECORD_HEADER_SIZE + length)
         end_lsn = self.start_lsn + offset
         torn = 0
-        if problem:
+        rest = np.frombuffer(view, dtype=np.uint8)[offset:]
+        if problem and rest.any():
             later = self._durable_record_after(view, offset)
             if later is not None:
                 raise CorruptLogError(
@@ -389,10 +390,17 @@ class WriteAheadLog:
     # -- generations -----------------------------------------------------
 
     def reset(self, generation: int, salt: int, start_lsn: int) -> None:
-        """Start a new generation at ``start_lsn``: rewrite the header, sync it."""
+        """Start a new generation at ``start_lsn``: zero the old records, rewrite the header, sync.
+
+        Zeroing keeps old records from lying past the new generation's end,
+        so reading the log stops at zeros and need not search old bytes.
+        """
         with self._io_lock, self._append_lock:
             if self._pending:
                 raise StorageIOError(f"{self.path}: cannot start a new log generation with unwritten records")
+            used = self._written_lsn - self.start_lsn
+            if used > 0:
+                self._write_zeros(HEADER_BLOCK, used)
             self.generation = generation
             self.salt = salt
             self.start_lsn = start_lsn
@@ -412,6 +420,19 @@ class WriteAheadLog:
             raise StorageIOError(f"{self.path}: writing the log header failed: {exc.strerror or exc}") from exc
         if written != len(block):
             raise StorageIOError(f"{self.path}: short write of the log header; the disk may be full")
+
+    def _write_zeros(self, offset: int, length: int) -> None:
+        step = 1 << 20
+        zeros = bytes(min(step, length))
+        end = offset + length
+        try:
+            while offset < end:
+                chunk = zeros[: min(step, end - offset)]
+                if fileio.pwrite(self._fd, chunk, offset, self.path) != len(chunk):
+                    raise OSError(28, "No space left on device", self.path)
+                offset += len(chunk)
+        except OSError as exc:
+            raise StorageIOError(f"{self.path}: clearing the log failed: {exc.strerror or exc}") from exc
 
     def _preallocate(self, size: int) -> None:
         current = os.fstat(self._fd).st_size
