@@ -15,6 +15,7 @@ import datetime as _dt
 import decimal
 import json
 import math
+import re
 from typing import Any, Iterable, Sequence, TextIO
 
 import numpy as np
@@ -137,19 +138,37 @@ def write_jsonl(out: TextIO, names: Sequence[str], rows: Iterable[Sequence[Any]]
 
 
 def write_table(out: TextIO, names: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> int:
-    """Draw rows as a table in the terminal (with rich); NULL shows as ``NULL``."""
+    """Draw rows as a table in the terminal (with rich); NULL shows as ``NULL``.
+
+    Names and values are shown as plain text: rich markup such as
+    ``[bold]`` and ``:smile:`` in the data stays as typed, and control
+    characters other than newline and tab appear as ``\\xNN`` escapes, so a
+    value cannot restyle or move the terminal's cursor.
+    """
     from rich.console import Console
     from rich.table import Table as RichTable
 
     table = RichTable(title=title, show_lines=False)
     for name in names:
-        table.add_column(name, overflow="fold")
+        table.add_column(_plain_cell(str(name)), overflow="fold")
     count = 0
     for row in rows:
-        table.add_row(*("NULL" if value is None else format_value(value) for value in row))
+        table.add_row(*(_NULL_CELL if value is None else _plain_cell(format_value(value)) for value in row))
         count += 1
     Console(file=out, soft_wrap=False, width=_console_width(out)).print(table)
     return count
+
+
+#: C0 controls except tab and newline, DEL, and C1 controls.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NULL_CELL = "NULL"
+
+
+def _plain_cell(text: str):
+    """Wrap ``text`` as a rich Text, which rich prints without reading markup."""
+    from rich.text import Text
+
+    return Text(_CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text))
 
 
 def _console_width(out: TextIO) -> int | None:

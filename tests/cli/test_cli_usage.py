@@ -345,6 +345,25 @@ def test_table_format_keeps_long_names_on_one_line(tmp_path):
     assert "other_long_column_name_here" in out
 
 
+def test_table_format_shows_markup_as_typed(tmp_path):
+    db = tmp_path / "m.db"
+    data = 'k,[i]name[/i]\n1,[bold]x[/bold]\n2,[/]\n3,:smile:\n4,"\x1b[31mred"\n'
+    load(db, "m", write(tmp_path, "m.csv", data), "--primary-key", "k")
+
+    code, out, err = cli("scan", db, "m")
+    assert code == 0, err
+    assert "[i]name[/i]" in out
+    assert "[bold]x[/bold]" in out
+    assert "[/]" in out
+    assert ":smile:" in out
+    assert "\\x1b[31mred" in out
+    assert "\x1b" not in out
+
+    code, out, err = cli("get", db, "m", "2")
+    assert code == 0, err
+    assert "[/]" in out
+
+
 # -- the database path --------------------------------------------------------------------------
 
 
