@@ -140,10 +140,10 @@ def write_jsonl(out: TextIO, names: Sequence[str], rows: Iterable[Sequence[Any]]
 def write_table(out: TextIO, names: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> int:
     """Draw rows as a table in the terminal (with rich); NULL shows as ``NULL``.
 
-    Names and values are shown as plain text: rich markup such as
-    ``[bold]`` and ``:smile:`` in the data stays as typed, and control
-    characters other than newline and tab appear as ``\\xNN`` escapes, so a
-    value cannot restyle or move the terminal's cursor.
+    Names and values are shown as plain text, so rich markup such as
+    ``[bold]`` and ``:smile:`` in the data stays as typed. Control
+    characters other than newline and tab appear as ``\\xNN`` escapes, so
+    that a value cannot restyle the terminal or move its cursor.
     """
     from rich.console import Console
     from rich.table import Table as RichTable
