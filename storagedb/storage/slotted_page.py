@@ -117,10 +117,14 @@ def max_record_size(page_size: int) -> int:
 
 
 def free_space(page: memoryview) -> int:
-    """Largest record :func:`insert` would accept now (compacting if needed)."""
+    """Largest record :func:`insert` would accept now (compacting if needed).
+
+    Negative when not even an empty record fits: the page has no room left
+    for one more slot.
+    """
     slots, free_start, free_end, dead, live, _flags = _H.unpack_from(page, PAGE_HEADER_SIZE)
     slot_cost = 0 if live < slots else SLOT_SIZE
-    return max(0, free_end - free_start + dead - slot_cost)
+    return free_end - free_start + dead - slot_cost
 
 
 def insert(page: memoryview, record: bytes | memoryview, overflow: bool = False) -> int | None:

@@ -82,8 +82,17 @@ def test_max_size_record_fits_empty_page_exactly():
     page = blank_page()
     size = slotted_page.max_record_size(4096)
     assert slotted_page.insert(page, b"m" * size) == 0
-    assert slotted_page.free_space(page) == 0
+    assert slotted_page.free_space(page) == -4
     assert slotted_page.insert(page, b"") is None
+
+
+def test_free_space_zero_still_takes_an_empty_record():
+    page = blank_page()
+    size = slotted_page.max_record_size(4096)
+    assert slotted_page.insert(page, b"m" * (size - 4)) == 0
+    assert slotted_page.free_space(page) == 0
+    assert slotted_page.insert(page, b"") == 1
+    assert slotted_page.free_space(page) == -4
 
 
 def test_insert_compacts_when_only_dead_bytes_make_room():
