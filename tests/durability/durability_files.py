@@ -295,3 +295,52 @@ def table_files(db_path: str, table_name: str) -> tuple[str, list[str], list[str
     segments = [os.path.join(directory, s["file"]) for s in entry["segments"]]
     vectors = [os.path.join(directory, s["delete_vector"]) for s in entry["segments"] if s.get("delete_vector")]
     return directory, segments, vectors
+
+
+def write_run_bytes(path: str, first_page: int, data: bytes) -> None:
+    """Overwrite the start of a page run with ``data`` and re-stamp the pages it touches."""
+    capacity = PAGE_SIZE - PAGE_HEADER_SIZE
+    for index in range(0, len(data), capacity):
+        page_no = first_page + index // capacity
+        page = read_page(path, page_no)
+        piece = data[index : index + capacity]
+        page[PAGE_HEADER_SIZE : PAGE_HEADER_SIZE + len(piece)] = piece
+        write_page(path, page_no, page)
+
+
+def rewrite_descriptor(path: str, change) -> None:
+    """Apply ``change(descriptor)`` to a sealed segment's descriptor and store it with valid checksums.
+
+    The new JSON must fit the pages from ``root_page`` to the end of the file.
+    """
+    header = file_header(path)
+    root = header["root_page"]
+    (length,) = struct.unpack("<I", read_run_bytes(path, root, 4))
+    descriptor = json.loads(read_run_bytes(path, root, 4 + length)[4:])
+    change(descriptor)
+    body = json.dumps(descriptor, separators=(",", ":")).encode()
+    room = (header["page_count"] - root) * (PAGE_SIZE - PAGE_HEADER_SIZE)
+    if 4 + len(body) > room:
+        raise ValueError(f"the changed descriptor takes {4 + len(body)} bytes, its pages hold {room}")
+    write_run_bytes(path, root, struct.pack("<I", len(body)) + body)
+
+
+#: Column chunk header fields (see storagedb/encoding/header.py): offsets in the chunk.
+CHUNK_COMPRESSION = 4
+CHUNK_ROW_COUNT = 8
+CHUNK_PAYLOAD_SIZE = 20
+CHUNK_STORED_PAYLOAD_SIZE = 24
+CHUNK_KINDS = {"int64": 4, "float64": 6, "text": 8}
+CHUNK_COMPRESSIONS = {"none": 0, "zstd": 1, "lz4": 2}
+
+
+def chunk_pages(path: str, kind: str, compression: str) -> list[int]:
+    """Pages of a DSM or PAX segment where a column chunk of ``kind`` and ``compression`` starts."""
+    found = []
+    for page_no, role in page_roles(path).items():
+        if role != "chunk":
+            continue
+        body = read_page(path, page_no)[PAGE_HEADER_SIZE:]
+        if body[0] == 1 and body[1] == CHUNK_KINDS[kind] and body[CHUNK_COMPRESSION] == CHUNK_COMPRESSIONS[compression]:
+            found.append(page_no)
+    return found
