@@ -191,12 +191,33 @@ def check_database(path: str) -> tuple[list[str], dict[str, int]]:
                     checked["rows"] += _decode_all(opened, problems)
                 finally:
                     opened.close()
+        if not problems:
+            problems.extend(_check_opening(path))
     finally:
         import fcntl
 
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
     return problems, checked
+
+
+def _check_opening(path: str) -> list[str]:
+    """Open the database read-only as a user would, which reads the write-ahead log.
+
+    The checks above read the catalog and the segment files but not the
+    log, whose damaged header or middle would stop every later open.
+
+    NOTE: this runs only when the segment files passed, because an open
+    fails on the first damaged segment again and would repeat its problem,
+    so a damaged log next to a damaged segment goes unreported.
+    """
+    from .database import connect
+
+    try:
+        connect(path, readonly=True).close()
+    except (StorageDBError, OSError) as exc:
+        return [str(exc) if isinstance(exc, StorageDBError) else f"{exc.filename}: {exc.strerror or exc}"]
+    return []
 
 
 def _decode_all(segment, problems: list[str]) -> int:

@@ -472,6 +472,32 @@ def test_check_names_damaged_catalog(orders_db, tmp_path):
     assert "catalog.sdb" in err
 
 
+def test_check_names_damaged_log_header(orders_db, tmp_path):
+    db = tmp_path / "log.db"
+    shutil.copytree(orders_db, db)
+    log = db / "wal.log"
+    data = bytearray(log.read_bytes())
+    data[24] ^= 0x10  # start_lsn, inside the header's checksum
+    log.write_bytes(bytes(data))
+
+    code, out, err = cli("check", db)
+    assert code == 1
+    assert out == ""
+    assert "wal.log" in err
+    assert "checksum mismatch" in err
+
+
+def test_check_names_missing_log(orders_db, tmp_path):
+    db = tmp_path / "nolog.db"
+    shutil.copytree(orders_db, db)
+    (db / "wal.log").unlink()
+
+    code, out, err = cli("check", db)
+    assert code == 1
+    assert "wal.log" in err
+    assert "missing" in err
+
+
 # -- demo -------------------------------------------------------------------------------------
 
 
