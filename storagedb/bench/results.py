@@ -197,6 +197,54 @@ def table_rows(entries: list[Entry], suite: str) -> tuple[list[str], list[list[s
     return headers, rows
 
 
+def _value(entry: Entry) -> str:
+    """The headline figure of an entry: ops/s for OLTP, bytes for sizes, else the median time."""
+    if entry.extra.get("skipped"):
+        return "skipped"
+    if entry.ops_per_s is not None:
+        return f"{entry.ops_per_s:,.0f}/s"
+    if entry.extra.get("bytes") is not None:
+        return format_bytes(entry.extra["bytes"])
+    return format_seconds(entry.median_s)
+
+
+def summary_rows(entries: list[Entry], suite: str) -> tuple[list[str], list[list[str]]]:
+    """One row per query: the baselines' figures and each layout's figure with its ratios.
+
+    A storagedb cell reads ``figure (speed vs sqlite3, speed vs DuckDB)``; for
+    sizes it reads ``size (size / DuckDB's size)``.
+    """
+    chosen = [e for e in entries if e.suite == suite]
+    layouts = list(dict.fromkeys(e.layout for e in chosen if e.system == "storagedb"))
+    headers = ["query", "sqlite", "duckdb", *(f"storagedb/{layout}" for layout in layouts)]
+    rows = []
+    for query in dict.fromkeys(e.query for e in chosen):
+        cells = {(e.system, e.layout): e for e in chosen if e.query == query}
+        row = [query]
+        for system in ("sqlite", "duckdb"):
+            entry = cells.get((system, None))
+            row.append(_value(entry) if entry else "")
+        for layout in layouts:
+            entry = cells.get(("storagedb", layout))
+            if entry is None:
+                row.append("")
+            elif query.startswith("bytes_on_disk"):
+                ratio = entry.extra.get("size_vs_duckdb")
+                row.append(_value(entry) + (f" ({ratio:.2f}x)" if ratio is not None else ""))
+            else:
+                ratios = [_ratio(entry.extra.get(f"vs_{b}")) or "-" for b in BASELINES]
+                row.append(_value(entry) + (f" ({', '.join(ratios)})" if entry.median_s else ""))
+        rows.append(row)
+    return headers, rows
+
+
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    return lines
+
+
 def write_markdown(path: str, entries: list[Entry], meta: dict[str, Any]) -> None:
     lines = ["# storagedb benchmark results", ""]
     lines.append(f"Command: `{meta.get('command', '')}`  ")
@@ -214,12 +262,15 @@ def write_markdown(path: str, entries: list[Entry], meta: dict[str, Any]) -> Non
         "Counters (pages read, skips) are per timed run."
     )
     for suite in sorted({e.suite for e in entries}):
-        headers, rows = table_rows(entries, suite)
+        lines += ["", f"## {suite.upper()} summary", ""]
+        lines.append(
+            "Each storagedb cell: the figure, then (speed vs sqlite3, speed vs DuckDB); "
+            "for sizes, (size / DuckDB's size)."
+        )
+        lines.append("")
+        lines += _markdown_table(*summary_rows(entries, suite))
         lines += ["", f"## {suite.upper()}", ""]
-        lines.append("| " + " | ".join(headers) + " |")
-        lines.append("|" + "|".join("---" for _ in headers) + "|")
-        for row in rows:
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        lines += _markdown_table(*table_rows(entries, suite))
     notes = [e for e in entries if e.extra.get("note")]
     if notes:
         lines += ["", "## Notes", ""]
