@@ -1,16 +1,17 @@
 """Crash soak: SIGKILL storagedb writers hundreds of times and check nothing acknowledged is lost.
 
 Runs the crash loop of ``tests/durability`` (``durability_harness.py``) over
-every combination of workload (small transactions, bulk loads, compaction),
-``synchronous`` mode and layout, spreading ``--iterations`` kills across them,
-and prints one summary line per combination and a total. Most kills are
+every combination of workload (small transactions, concurrent committers,
+bulk loads, compaction), ``synchronous`` mode and layout. It spreads
+``--iterations`` kills across them and prints one summary line per
+combination and a total. Most kills are
 followed by a reopen that must show exactly the acknowledged changes, a
 ``storagedb check`` and a search for files the catalog does not list. The
 harness docstring gives the rules.
 
 Usage::
 
-    python benchmarks/soak.py --iterations 300 [--seed 1] [--workloads oltp,bulk,compact]
+    python benchmarks/soak.py --iterations 300 [--seed 1] [--workloads oltp,concurrent,bulk,compact]
                               [--keep-failures DIR] [--directory DIR]
 
 Exits 1 if any check failed; ``--keep-failures`` keeps a copy of each
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=300, help="total kills over all combinations")
     parser.add_argument("--seed", type=int, default=1, help="seed of the first combination")
-    parser.add_argument("--workloads", default="oltp,bulk,compact", help="comma-separated: oltp, bulk, compact")
+    parser.add_argument(
+        "--workloads", default="oltp,concurrent,bulk,compact", help="comma-separated: oltp, concurrent, bulk, compact"
+    )
     parser.add_argument("--keep-failures", metavar="DIR", help="copy each database that failed a check here")
     parser.add_argument("--directory", metavar="DIR", help="where the databases live (default: a temporary folder)")
     args = parser.parse_args(argv)

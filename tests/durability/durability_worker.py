@@ -14,6 +14,9 @@ Writes one JSON line to stdout per event, flushed before going on:
   returned, which is when the change counts as acknowledged;
 * ``{"event": "error", ...}`` if a change raised, then the process exits 3.
 
+The ``concurrent`` workload runs one thread per id range; its events carry
+a ``thread`` field, and each thread has at most one change in flight.
+
 An ``ack`` is written only after the engine reported success, so every
 change the parent saw acknowledged must survive the kill.
 """
@@ -25,14 +28,20 @@ import json
 import os
 import random
 import sys
+import threading
 import traceback
 
 from durability_workload import WORKLOADS, connect, digest
 
 
+_emit_lock = threading.Lock()
+
+
 def emit(event: dict) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+    line = json.dumps(event) + "\n"
+    with _emit_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def main() -> int:
@@ -54,6 +63,9 @@ def main() -> int:
     state = workload.read_state(db)
     emit({"event": "ready", "digest": digest(state)})
 
+    if args.workload == "concurrent":
+        return run_threads(workload, db, state, args)
+
     for seq in range(args.max_ops):
         op = workload.next_op(rng, state)
         emit({"event": "begin", "seq": seq, "op": op})
@@ -68,6 +80,41 @@ def main() -> int:
             return 3
         emit({"event": "ack", "seq": seq})
         state = workload.apply(state, op)
+    db.close()
+    return 0
+
+
+def run_threads(workload, db, state: dict, args) -> int:
+    """One thread per id range, each committing on its own; the first error ends the process."""
+    failed = threading.Event()
+
+    def loop(thread: int, next_id: int) -> None:
+        rng = random.Random(args.seed * 100 + thread)
+        for seq in range(args.max_ops):
+            if failed.is_set():
+                return
+            op = workload.next_op(rng, next_id)
+            next_id += len(op["ids"])
+            emit({"event": "begin", "thread": thread, "seq": seq, "op": op})
+            try:
+                workload.run_op(db, op, "")
+            except Exception as exc:
+                emit({"event": "error", "thread": thread, "error": f"{type(exc).__name__}: {exc}",
+                      "trace": traceback.format_exc()})
+                failed.set()
+                return
+            emit({"event": "ack", "thread": thread, "seq": seq})
+
+    threads = [
+        threading.Thread(target=loop, args=(thread, first), daemon=True)
+        for thread, first in enumerate(workload.first_ids(state))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed.is_set():
+        os._exit(3)
     db.close()
     return 0
 

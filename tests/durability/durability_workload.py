@@ -505,7 +505,86 @@ class CompactWorkload:
             raise ValueError(f"unknown operation {kind!r}")
 
 
-WORKLOADS = {"oltp": OltpWorkload, "bulk": BulkWorkload, "compact": CompactWorkload}
+# -- concurrent committers sharing one fsync ----------------------------------------
+
+
+class ConcurrentWorkload:
+    """Several threads commit at once, so commits share fdatasync calls (group commit).
+
+    Thread ``t`` inserts rows with ids ``t * THREAD_SPAN + n``, one per call
+    or three in a transaction; ``seq`` and ``note`` follow from the id. Each
+    thread has at most one change in flight, so after a kill every subset
+    of the in-flight changes may be present.
+    """
+
+    name = "concurrent"
+    commit_kinds = {"insert"}
+    THREADS = 4
+    THREAD_SPAN = 1_000_000
+
+    def __init__(self, layout: str = "nsm") -> None:
+        self.layout = layout
+
+    def setup(self, db) -> None:
+        db.create_table(
+            "events",
+            [("id", "int64", "not null"), ("thread", "int64", "not null"), ("note", "text")],
+            primary_key="id",
+            layout=self.layout,
+            segment_rows=SEGMENT_ROWS,
+        )
+
+    def read_state(self, db) -> dict:
+        data = scan_columns(db.table("events"), ["id", "thread", "note"])
+        ids = np.asarray(data["id"], dtype=np.int64)
+        state = {"ids": id_runs(ids)}
+        bad = []
+        if len(np.unique(ids)) != len(ids):
+            bad.append("events: an id appears twice")
+        if not np.array_equal(np.asarray(data["thread"]), ids // self.THREAD_SPAN):
+            bad.append("events: thread differs from id // THREAD_SPAN")
+        if list(data["note"]) != [f"note {i}" for i in ids.tolist()]:
+            bad.append("events: note differs from note <id>")
+        if bad:
+            state["bad_rows"] = bad
+        return state
+
+    def apply(self, state: dict, op: dict) -> dict:
+        if op["kind"] != "insert":
+            return state
+        runs = state["ids"]
+        for item_id in op["ids"]:
+            runs = add_run(runs, item_id, 1)
+        return {"ids": runs}
+
+    def invariant_problems(self, state: dict) -> list[str]:
+        return [f"rows whose values do not match their key: {state['bad_rows']}"] if state.get("bad_rows") else []
+
+    def first_ids(self, state: dict) -> list[int]:
+        """The next free id of each thread."""
+        ends = [f + n for f, n in state["ids"]]
+        out = []
+        for thread in range(self.THREADS):
+            low, high = thread * self.THREAD_SPAN, (thread + 1) * self.THREAD_SPAN
+            out.append(max([end for end in ends if low < end <= high], default=low))
+        return out
+
+    def next_op(self, rng: random.Random, next_id: int) -> dict:
+        count = 3 if rng.random() < 0.25 else 1
+        return {"kind": "insert", "ids": list(range(next_id, next_id + count))}
+
+    def run_op(self, db, op: dict, scratch: str) -> None:
+        table = db.table("events")
+        rows = [{"id": i, "thread": i // self.THREAD_SPAN, "note": f"note {i}"} for i in op["ids"]]
+        if len(rows) == 1:
+            table.insert(rows[0])
+        else:
+            with db.transaction():
+                for row in rows:
+                    table.insert(row)
+
+
+WORKLOADS = {"oltp": OltpWorkload, "bulk": BulkWorkload, "compact": CompactWorkload, "concurrent": ConcurrentWorkload}
 
 
 def connect(path: str, synchronous: str, checkpoint_bytes: int):

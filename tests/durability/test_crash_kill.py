@@ -5,7 +5,7 @@ returned. This process kills it with SIGKILL at seeded random moments:
 during start-up and recovery, between changes, inside a transaction, in
 the middle of a bulk load or a compaction, during a checkpoint. After a
 kill the database must show every acknowledged change, and the one change
-in flight entirely or not at all; ``storagedb check`` must pass and no file
+in flight entirely or not at all. ``storagedb check`` must pass, and no file
 the catalog does not list may remain. ``durability_harness.py`` has the
 details; ``benchmarks/soak.py`` runs the same loop for hundreds of kills.
 
@@ -37,6 +37,14 @@ def test_kill_during_transactions(tmp_path, synchronous, layout, seed):
     config = CrashConfig("oltp", synchronous, layout, kill_window=0.8)
     summary = _run(tmp_path, config, 6, seed)
     assert summary.commits_checked > 50, summary.describe()
+
+
+@pytest.mark.parametrize("synchronous, layout, seed", [("full", "nsm", 41), ("normal", "dsm", 42)])
+def test_kill_during_concurrent_commits(tmp_path, synchronous, layout, seed):
+    """Four threads commit at once and share fsyncs; any subset of their in-flight changes may survive."""
+    config = CrashConfig("concurrent", synchronous, layout, kill_window=0.8)
+    summary = _run(tmp_path, config, 4, seed)
+    assert summary.commits_checked > 100, summary.describe()
 
 
 @pytest.mark.parametrize("synchronous, layout, seed", [("full", "pax", 21), ("normal", "nsm", 22)])
