@@ -491,6 +491,10 @@ class NsmLayoutReader(NsmReader):
         reader.overflow_pages = int(info.get("overflow_pages", 0))
         return reader
 
+    def zone_pages(self, zone: int) -> int:
+        """Data pages in one zone."""
+        return max(0, min(self.pages_per_zone, self.page_count - zone * self.pages_per_zone))
+
     def scan_zones(self, first_zone, last_zone, wanted, raw=False):
         first_page = first_zone * self.pages_per_zone
         last_page = min(last_zone * self.pages_per_zone, self.page_count)

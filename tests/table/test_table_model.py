@@ -132,6 +132,34 @@ class TableMachine(RuleBasedStateMachine):
         self.table.seal()
 
     @rule()
+    def compact(self):
+        result = self.table.compact()
+        assert result["rows"] == len(self.model)
+
+    @rule()
+    def checkpoint(self):
+        self.db.checkpoint()
+
+    @rule(keys=st.lists(KEYS, min_size=1, max_size=5), values=VALUES, fail=st.booleans())
+    def transaction(self, keys, values, fail):
+        """Several changes in one transaction: all of them, or none after an error."""
+        staged = {key: dict(row) for key, row in self.model.items()}
+        try:
+            with self.db.transaction():
+                for key in keys:
+                    if key in staged:
+                        self.table.update(key, values)
+                        staged[key].update(values)
+                    else:
+                        self.table.insert(self._row(key, values))
+                        staged[key] = self._row(key, values)
+                if fail:
+                    raise RuntimeError("roll back")
+        except RuntimeError:
+            return
+        self.model = staged
+
+    @rule()
     def reopen(self):
         self.db.close()
         self.db = storagedb.connect(self.path, pool_size=64 * 4096)
