@@ -9,8 +9,9 @@ Synthetic Databases" (SIGMOD 1994), the method YCSB's ``ZipfianGenerator``
 uses: with ``zeta(n) = sum(1 / i**theta for i in 1..n)``, item ``i`` (0-based)
 has probability ``1 / ((i + 1)**theta * zeta(n))``. YCSB then scrambles the
 item by hashing it, so hot keys spread over the key space instead of sitting
-at its start; here a fixed, seeded permutation of the items does the same and
-keeps every item's probability exact (a hash modulo ``n`` would merge items).
+at its start. Here a fixed, seeded permutation of the items does the same. It
+keeps every item's probability exact, where a hash modulo ``n`` would merge
+items.
 
 Items 0 and 1 are drawn with their exact probabilities; the rest come from a
 continuous approximation, which overweights the next few items (item 2 draws
@@ -70,7 +71,7 @@ class Zipfian:
         self.head_two = 1.0 + 0.5**theta
 
     def probability(self, item: int) -> float:
-        """The exact probability of ``item`` under this distribution."""
+        """Return the exact probability of ``item`` under this distribution."""
         return 1.0 / ((item + 1) ** self.theta * self.zeta_n)
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -98,7 +99,7 @@ def uniform_indexes(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
 def latest_offsets(rng: np.random.Generator, n: int, count: int, theta: float = ZIPFIAN_THETA) -> np.ndarray:
     """Draw distances back from the newest key for YCSB's "latest" distribution.
 
-    Offset 0 is the newest key and is the most popular; the caller subtracts
+    Offset 0 is the newest key and is the most popular. The caller subtracts
     the offset from the index of the newest key at the time of each read.
     """
     return Zipfian(n, theta).sample(rng, count)

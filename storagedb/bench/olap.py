@@ -22,7 +22,7 @@ index) and as the CSV file.
 
 DuckDB, which computes exact DECIMAL results, gives the reference answers;
 it is loaded even when it is not a compared system. At scale factor 0.1 its
-Q1 and Q6 answers are also checked against the published values.
+Q1 and Q6 answers are also checked against values recorded for that scale.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def _run_query(query, slots, reference, arguments, config, log) -> tuple[list[En
     # Answers: DuckDB's is the reference; every slot is compared with it.
     expected = _answer(reference, query, _reference_raw(reference, query, arguments, last, slots))
     problems = [
-        f"olap {query}: DuckDB disagrees with the published answer: {p}"
+        f"olap {query}: DuckDB disagrees with the answer recorded for this scale: {p}"
         for p in known_answer_problems(config.scale, query, expected)
     ]
     entries = []

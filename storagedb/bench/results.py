@@ -198,7 +198,7 @@ def table_rows(entries: list[Entry], suite: str) -> tuple[list[str], list[list[s
 
 
 def _value(entry: Entry) -> str:
-    """The headline figure of an entry: ops/s for OLTP, bytes for sizes, else the median time."""
+    """Format an entry's headline figure: ops/s for OLTP, bytes for sizes, else the median time."""
     if entry.extra.get("skipped"):
         return "skipped"
     if entry.ops_per_s is not None:
@@ -209,7 +209,7 @@ def _value(entry: Entry) -> str:
 
 
 def summary_rows(entries: list[Entry], suite: str) -> tuple[list[str], list[list[str]]]:
-    """One row per query: the baselines' figures and each layout's figure with its ratios.
+    """Build one row per query: the baselines' figures and each layout's figure with its ratios.
 
     A storagedb cell reads ``figure (speed vs sqlite3, speed vs DuckDB)``; for
     sizes it reads ``size (size / DuckDB's size)``.

@@ -301,7 +301,7 @@ def entries_from_runs(
     config: Any,
     distribution: str | None,
 ) -> list[Entry]:
-    """One entry per slot from its timed runs (the warm-up, first in ``records``, is left out).
+    """Build one entry per slot from its timed runs (the warm-up, first in ``records``, is left out).
 
     The entry contains the median seconds per operation, latency percentiles
     over all timed operations and counters per run.

@@ -39,7 +39,7 @@ def row_checksum(orderkey: int, linenumber: int, partkey: int, suppkey: int, cen
 
 
 def insert_row(orderkey: int, linenumber: int, comment: str) -> tuple:
-    """A new lineitem row (canonical Python values) derived from its key."""
+    """Build a new lineitem row (canonical Python values) from its key."""
     import datetime
     from decimal import Decimal
 
@@ -74,7 +74,7 @@ OLTP_SQL = {
 
 
 def olap_sql(date: str) -> dict[str, str]:
-    """The OLAP queries in SQL; ``date`` spells a date literal (``"DATE '{}'"`` or ``"'{}'"``)."""
+    """Return the OLAP queries in SQL; ``date`` is the date literal's template (``"DATE '{}'"`` or ``"'{}'"``)."""
     q1_date = date.format("1998-09-02")  # DATE '1998-12-01' - INTERVAL '90' DAY
     return {
         "q1": (

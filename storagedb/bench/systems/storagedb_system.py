@@ -1,10 +1,10 @@
 """storagedb as a benchmark target, driven only through its public API.
 
-Queries run the way a user of the library would write them: point reads and
-changes through ``Table.get``/``update``/``insert``, filters pushed down as
-``storagedb.col`` predicates, TPC-H Q1 and Q6 as ``scan_batches`` plus numpy
-on the exact scaled-integer decimals, and the flights query through
-``Table.aggregate``.
+Queries run the way a user of the library would write them. Point reads and
+changes go through ``Table.get``, ``update`` and ``insert``, and filters are
+pushed down as ``storagedb.col`` predicates. TPC-H Q1 and Q6 are
+``scan_batches`` plus numpy on the exact scaled-integer decimals, and the
+flights query is ``Table.aggregate``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from . import row_checksum
 
 __all__ = ["COUNTER_KEYS", "StoragedbDatabase", "StoragedbTable", "supports_synchronous"]
 
-# TPC-H Q1 and Q6 parameters (TPC-H 2.18, clauses 2.4.1 and 2.4.6, validation values).
+# The TPC-H validation parameters: Q1's DELTA of 90 days, Q6's DATE of
+# 1994-01-01, DISCOUNT of 0.06 (plus or minus 0.01) and QUANTITY of 24.
 Q1_SHIPDATE = datetime.date(1998, 9, 2)  # 1998-12-01 minus 90 days
 Q6_FROM, Q6_TO = datetime.date(1994, 1, 1), datetime.date(1995, 1, 1)
 Q6_DISCOUNT_LOW, Q6_DISCOUNT_HIGH = Decimal("0.05"), Decimal("0.07")
@@ -175,7 +176,8 @@ class StoragedbTable:
         )
         revenue = 0
         for batch in self.table.scan_batches(["l_extendedprice", "l_discount"], where=where):
-            # cents x hundredths: exact in int64 for fewer than about 10**8 rows per batch.
+            # Cents times hundredths is below 1.1e8 per row, so the int64 dot
+            # product is exact for batches of up to about 8e10 rows.
             revenue += int(np.dot(batch["l_extendedprice"], batch["l_discount"]))
         return revenue
 
@@ -252,11 +254,11 @@ class StoragedbTable:
     # -- building tables from this one ---------------------------------------
 
     def read_all_columns(self) -> dict[str, np.ndarray]:
-        """Every column of the table, concatenated, with decimals as floats that print as the decimal.
+        """Read every column of the table into one array each, with decimals as floats.
 
         ``insert_many`` reads an int64 array for a decimal column as whole
         units, while ``scan_batches`` returns decimals as int64 counts of
-        the scale's unit, so decimals are divided by 100 here; the floats
+        the scale's unit. So decimals are divided by 100 here. The floats
         round-trip because every value has exactly two decimal digits.
         """
         parts: dict[str, list[np.ndarray]] = {}
@@ -274,8 +276,8 @@ def _q1_batch(batch: dict[str, np.ndarray], groups: dict[tuple[str, str], list[i
     """Add one batch's Q1 sums into ``groups``, exactly, in int64 per batch.
 
     Per row the largest term is the charge, price x (1 - discount) x (1 + tax)
-    in units of 10**-6: below 10**12 for TPC-H prices, so a batch of up to
-    about 10**6 rows sums without overflow.
+    in units of 10**-6: below 1.2e11 while prices stay under 110,000.00,
+    so a batch of up to about 8e7 rows sums without overflow.
     """
     if len(batch["l_quantity"]) == 0:
         return
