@@ -253,7 +253,7 @@ def log_prefixes(known, probe, tmp_path_factory):
     databases, _expected = known
     records = read_log_records(databases["log"])
     commit_ends = [r.offset + r.size for r in records if r.type == 10]
-    assert len(commit_ends) >= 8, "the known log holds too few transactions"
+    assert len(commit_ends) >= 8, "the known log contains too few transactions"
     root = tmp_path_factory.mktemp("prefixes")
     dumps = []
     for index, end in enumerate([LOG_HEADER_BLOCK] + commit_ends):
@@ -296,6 +296,8 @@ def test_log_byte_flips(tmp_path, probe, known, log_prefixes):
         flip_byte(os.path.join(db_path, LOG_NAME), offset, rng.randrange(1, 256))
         allowed, must_raise = _allowed_after_log_damage(records, commit_ends, dumps, offset)
         label = f"wal.log byte {offset} flipped"
+        if must_raise:
+            cases.check(label, db_path, ("wal.log",))
         result = cases.read(label, db_path, allowed)
         if must_raise and result["status"] == "ok":
             cases.failures.append(f"{label}: damage before a durable record must raise CorruptLogError")
@@ -321,7 +323,10 @@ def test_log_truncation(tmp_path, probe, known, log_prefixes):
         # NOTE: a cut inside the records reads as a torn tail, although the
         # log was preallocated past it, so the lost transactions go unreported.
         allowed = [] if length < 36 else [dumps[committed]]
-        cases.read(f"wal.log truncated to {length} bytes", db_path, allowed)
+        label = f"wal.log truncated to {length} bytes"
+        if length < 36:
+            cases.check(label, db_path, ("wal.log",))
+        cases.read(label, db_path, allowed)
     cases.assert_clean()
 
 
