@@ -277,7 +277,7 @@ def test_log_row_record_fuzz(probe, known, tmp_path):
 @pytest.mark.xfail(
     strict=True,
     reason="a CREATE_TABLE log record with a valid checksum is checked for its name and directory only, so an "
-    "entry without 'id' or 'schema' raises KeyError during recovery",
+    "entry without 'id', 'schema' or 'layout' raises KeyError during recovery",
 )
 @pytest.mark.parametrize("missing", ["id", "schema", "layout"])
 def test_log_create_table_entry_checked(probe, known, tmp_path, missing):
