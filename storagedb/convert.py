@@ -268,17 +268,18 @@ def _decimals(column: Column, array: np.ndarray) -> np.ndarray:
     limit = 10**column.type.precision
     kind = array.dtype.kind
     if kind in "iu":
-        # Integers above the precision are rejected before scaling, so the
-        # scaled values stay below 10**18 < 2**63.
-        bound = limit // 10**scale
-        bad = np.flatnonzero((array >= bound) | (array <= -bound)) if len(array) else []
+        # Integer arrays are the batch form that scan_batches returns: counts
+        # of 10**-scale, so a batch read from one table inserts unchanged
+        # into another. Values above the precision are rejected.
+        bad = np.flatnonzero((array >= limit) | (array <= -limit)) if len(array) else []
         if len(bad):
             row = int(bad[0])
             raise InvalidValueError(
-                f"row {row}: value {array[row]!r} for column {column.name!r} of type {column.type.name} "
-                f"has more than {column.type.precision} digits in all"
+                f"row {row}: scaled value {array[row]!r} for column {column.name!r} of type {column.type.name} "
+                f"has more than {column.type.precision} digits; integer arrays for a decimal column hold "
+                f"the value times 10**{scale}"
             )
-        scaled = array.astype(np.int64) * (10**scale)
+        scaled = array.astype(np.int64)
     elif kind == "f":
         if not np.isfinite(array).all():
             row = int(np.flatnonzero(~np.isfinite(array))[0])

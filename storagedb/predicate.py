@@ -200,6 +200,34 @@ class ColumnRef:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # Arithmetic builds an expression for aggregates (see expression.py).
+
+    def _expression(self):
+        from .expression import ColumnValue
+
+        return ColumnValue(self.name)
+
+    def __add__(self, other: Any):
+        return self._expression() + other
+
+    def __radd__(self, other: Any):
+        return other + self._expression()
+
+    def __sub__(self, other: Any):
+        return self._expression() - other
+
+    def __rsub__(self, other: Any):
+        return other - self._expression()
+
+    def __mul__(self, other: Any):
+        return self._expression() * other
+
+    def __rmul__(self, other: Any):
+        return other * self._expression()
+
+    def __neg__(self):
+        return -self._expression()
+
     def isin(self, values: Iterable[Any]) -> InList:
         """Select rows whose value equals one of ``values`` (SQL ``IN``).
 
@@ -1366,6 +1394,19 @@ class BoundPredicate:
         """
         true, _ = self._root.evaluate(columns, length)
         return true
+
+    def range_tests(self) -> list[tuple[str, str, Any]]:
+        """``(column, op, storage value)`` of every AND-ed plain comparison (``== < <= > >=``).
+
+        A row can match only if every one of these holds, so a scan can rule
+        out many zones at once by comparing whole zone-map arrays.
+        """
+        tests = []
+        for part in self.parts:
+            node = part._root
+            if isinstance(node, _BoundComparison) and node.test.op in ("==", "<", "<=", ">", ">="):
+                tests.append((node.name, node.test.op, node.test.value))
+        return tests
 
     def may_match(self, zones: Mapping[str, ZoneStats]) -> bool:
         """Return False only if no row of the zone can satisfy the predicate.

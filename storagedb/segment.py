@@ -357,54 +357,44 @@ class SealedSegment:
     ) -> Iterator[tuple[int, list[Any]]]:
         """Yield ``(first_row, columns)`` batches of the zones ``zone_filter`` accepts.
 
-        ``zone_filter(segment, zone_index)`` returns False to skip a zone, or
-        is None to read every zone. With ``raw``, dictionary- and run-length
+        ``zone_filter(segment)`` returns a bool array, True for each zone to
+        read, or is None to read every zone. With ``raw``, dictionary- and run-length
         encoded chunks come as ``DictionaryColumn`` and ``RunColumn``.
         Deleted rows are still in the batches; the caller masks them with
         :meth:`live_mask`.
         """
-        zones = self.zone_count()
-        if not zones:
-            return
-        keep = [True] * zones if zone_filter is None else [zone_filter(self, z) for z in range(zones)]
-        zone = 0
-        while zone < zones:
-            if not keep[zone]:
-                stats.zones_skipped += 1
-                stats.pages_skipped += self._zone_pages(zone)
-                zone += 1
-                continue
-            end = zone
-            while end < zones and keep[end]:
-                end += 1
-            stats.zones_read += end - zone
-            for first_row, columns, pages in self.reader.scan_zones(zone, end, wanted, raw):
+        for first, last in self._zone_runs(zone_filter, stats):
+            for first_row, columns, pages in self.reader.scan_zones(first, last, wanted, raw):
                 stats.pages_read += pages
                 yield first_row, columns
-            zone = end
 
-    @property
-    def lazy_groups(self) -> bool:
-        """True when the layout can decode a row group's columns on demand (DSM, PAX)."""
-        return hasattr(self.reader, "groups")
+    def _zone_runs(self, zone_filter: Any, stats: SegmentStats) -> list[tuple[int, int]]:
+        """Runs ``(first, last)`` of consecutive zones to read; counts the skipped ones."""
+        zones = self.zone_count()
+        if not zones:
+            return []
+        if zone_filter is None:
+            stats.zones_read += zones
+            return [(0, zones)]
+        keep = zone_filter(self)
+        skipped = ~keep
+        if skipped.any():
+            stats.zones_skipped += int(skipped.sum())
+            stats.pages_skipped += int(self.reader.zone_page_counts()[skipped].sum())
+        stats.zones_read += int(keep.sum())
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
+        return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
     def scan_groups(self, zone_filter: Any, stats: SegmentStats) -> Iterator[Any]:
-        """Yield the row groups ``zone_filter`` accepts, as ``LazyGroup`` objects (DSM and PAX only).
+        """Yield the groups of rows ``zone_filter`` accepts, decoded column by column on demand.
 
-        The caller adds each group's ``pages`` to ``stats.pages_read`` once
-        it is done with the group.
+        Each group (an NSM page batch, a DSM or PAX row group) has
+        ``first_row``, ``count``, ``pages``, ``column()``, ``take()`` and
+        ``close()``; the caller closes it and adds its ``pages`` to
+        ``stats.pages_read``.
         """
-        for zone in range(self.zone_count()):
-            if zone_filter is not None and not zone_filter(self, zone):
-                stats.zones_skipped += 1
-                stats.pages_skipped += self._zone_pages(zone)
-                continue
-            stats.zones_read += 1
-            yield from self.reader.groups(zone, zone + 1)
-
-    def _zone_pages(self, zone: int) -> int:
-        counter = getattr(self.reader, "zone_pages", None)
-        return counter(zone) if counter else 0
+        for first, last in self._zone_runs(zone_filter, stats):
+            yield from self.reader.groups(first, last)
 
     def live_mask(self, first_row: int, count: int) -> np.ndarray | None:
         """False for deleted rows among ``first_row`` .. ``first_row + count - 1``; None if none is deleted."""

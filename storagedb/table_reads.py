@@ -8,7 +8,7 @@ import numpy as np
 
 from .batch import ColumnData, plain
 from .convert import to_batch_array, to_python_list
-from .errors import PredicateError
+from .errors import PredicateError, SchemaError
 from .index.keyhash import hash_key
 from .segment import SealedSegment
 
@@ -168,7 +168,7 @@ class TableReads:
     def _scan_segments(self, segments, bound, needed, positions, keep_encoded) -> Iterator[list[Any]]:
         zone_filter = self._zone_filter(bound) if bound is not None else None
         for segment in segments:
-            if bound is not None and segment.lazy_groups:
+            if bound is not None:
                 wanted = [needed[p] for p in positions]
                 yield from self._scan_lazy(segment, zone_filter, bound, wanted, keep_encoded)
                 continue
@@ -194,7 +194,7 @@ class TableReads:
                 yield selected
 
     def _scan_lazy(self, segment, zone_filter, bound, wanted, keep_encoded) -> Iterator[list[Any]]:
-        """Filter a DSM or PAX segment one conjunct at a time (late materialisation).
+        """Filter a segment one conjunct at a time (late materialisation).
 
         Each AND-ed part of the predicate reads its columns only at the rows
         the earlier parts kept, and the output columns are read only at the
@@ -208,13 +208,16 @@ class TableReads:
                 group = next(iterator, None)
                 if group is None:
                     break
-                selected = self._filter_group(group, conjuncts, segment.live_mask(group.first_row, group.count))
-                if selected is None:
-                    out = None
-                elif len(selected) == group.count:
-                    out = [group.column(index, raw=keep_encoded) for index in wanted]
-                else:
-                    out = [group.take(index, selected, raw=keep_encoded) for index in wanted]
+                try:
+                    selected = self._filter_group(group, conjuncts, segment.live_mask(group.first_row, group.count))
+                    if selected is None:
+                        out = None
+                    elif len(selected) == group.count:
+                        out = [group.column(index, raw=keep_encoded) for index in wanted]
+                    else:
+                        out = [group.take(index, selected, raw=keep_encoded) for index in wanted]
+                finally:
+                    group.close()
                 self._stats.pages_read += group.pages
             if out is not None:
                 yield out if keep_encoded else [plain(column) for column in out]
@@ -254,15 +257,38 @@ class TableReads:
         return [ColumnData(c.values[picked], None if c.nulls is None else c.nulls[picked]) for c in out]
 
     def _zone_filter(self, bound):
+        """A function from a segment to the bool array of zones a scan must read.
+
+        Plain comparisons are checked against whole zone-map arrays first;
+        only the zones they leave are asked ``may_match`` one by one.
+        """
         from .predicate import ZoneStats
 
         indexes = [(name, self.schema.index_of(name)) for name in bound.columns]
+        tests = [(self.schema.index_of(name), op, value) for name, op, value in bound.range_tests()]
 
-        def accept(segment: SealedSegment, zone: int) -> bool:
-            zones = {name: ZoneStats(*segment.zone_stats(index, zone)) for name, index in indexes}
-            return bound.may_match(zones)
+        def zones_to_read(segment: SealedSegment) -> np.ndarray:
+            keep = np.ones(segment.zone_count(), dtype=bool)
+            for index, op, value in tests:
+                zone_map = segment.zone_maps[index]
+                with np.errstate(invalid="ignore"):
+                    if op == "<":
+                        possible = zone_map.minimum < value
+                    elif op == "<=":
+                        possible = zone_map.minimum <= value
+                    elif op == ">":
+                        possible = zone_map.maximum > value
+                    elif op == ">=":
+                        possible = zone_map.maximum >= value
+                    else:
+                        possible = (zone_map.minimum <= value) & (zone_map.maximum >= value)
+                keep &= zone_map.has_value & np.asarray(possible, dtype=bool)
+            for zone in np.flatnonzero(keep).tolist():
+                zones = {name: ZoneStats(*segment.zone_stats(index, zone)) for name, index in indexes}
+                keep[zone] = bound.may_match(zones)
+            return keep
 
-        return accept
+        return zones_to_read
 
     # -- aggregates ------------------------------------------------------
 
@@ -274,9 +300,12 @@ class TableReads:
     ):
         """Group matching rows and compute aggregates, vectorised.
 
-        ``aggregates`` maps an output name to ``(function, column)`` with
-        function one of ``count``, ``sum``, ``min``, ``max``, ``avg``;
-        ``("count", "*")`` counts rows. Decimal sums and averages are exact.
+        ``aggregates`` maps an output name to ``(function, argument)`` with
+        function one of ``count``, ``sum``, ``min``, ``max``, ``avg`` and
+        argument a column name, ``"*"`` (``("count", "*")`` counts rows) or
+        an arithmetic expression such as ``col("price") * (1 - col("discount"))``
+        (see ``expression.py`` for its exact typing). Decimal sums and
+        averages are exact.
         Returns an ``AggregateResult`` with ``names``, ``rows`` (one tuple
         per group, sorted by group key) and ``columns()``.
 
@@ -291,18 +320,42 @@ class TableReads:
                 function that does not apply to a column's type.
         """
         from .aggregate import AggregateSpec
+        from .expression import Expression
+        from .predicate import ColumnRef
+        from .schema import Column, Schema
 
         if isinstance(group_by, str):
             group_by = [part.strip() for part in group_by.split(",") if part.strip()]
-        spec = AggregateSpec.build(self.schema, group_by=list(group_by), aggregates=dict(aggregates or {}))
-        names = list(spec.input_columns)
-        wanted = [self.schema.index_of(name) for name in names]
+        # Expressions become extra columns, computed per batch from real ones.
+        derived: dict[str, Any] = {}
+        calls: dict[str, tuple[str, str]] = {}
+        for output, spec_item in dict(aggregates or {}).items():
+            if not isinstance(spec_item, (tuple, list)) or len(spec_item) != 2:
+                raise SchemaError(f"aggregate {output!r} must be (function, column or expression), not {spec_item!r}")
+            function, argument = spec_item
+            if isinstance(argument, ColumnRef):
+                argument = argument.name
+            if isinstance(argument, Expression):
+                bound = argument.bind(self.schema)
+                name = f"\x00expression {len(derived)}"
+                derived[name] = bound
+                argument = name
+            calls[output] = (function, argument)
+        schema = self.schema
+        if derived:
+            extra = tuple(Column(name, bound.type, True) for name, bound in derived.items())
+            schema = Schema(self.schema.columns + extra, self.schema.primary_key)
+        spec = AggregateSpec.build(schema, group_by=list(group_by), aggregates=calls)
+        real = [name for name in spec.input_columns if name not in derived]
+        for bound in derived.values():
+            real.extend(name for name in sorted(bound.columns) if name not in real)
+        wanted = [self.schema.index_of(name) for name in real] or [0]
         accumulator = spec.accumulator()
-        if not wanted:
-            # count(*) alone still needs the row count of each batch.
-            wanted = [0]
         for batch in self._scan_storage(wanted, where, keep_encoded=True):
             length = len(batch[0])
-            accumulator.add({name: column for name, column in zip(names, batch)}, length)
+            named = {name: column for name, column in zip(real, batch)}
+            for name, bound in derived.items():
+                named[name] = bound.evaluate(named, length)
+            accumulator.add({name: named[name] for name in spec.input_columns}, length)
         return accumulator.result()
 

@@ -139,8 +139,12 @@ class TableWrites:
 
         ``rows`` is an iterable of dicts or tuples, or a dict mapping column
         names to equally long arrays (numpy arrays, masked arrays or lists).
-        Large inputs are written straight into new sealed segments, which
-        the log records by file name rather than row by row.
+        Arrays take the batch form that ``scan_batches`` yields, so its
+        batches insert unchanged: an integer array for a ``decimal(p,s)``
+        column holds the values times ``10**s`` (a float array or a list of
+        Decimals holds the values themselves). Large inputs are written
+        straight into new sealed segments, which the log records by file
+        name rather than row by row.
 
         Example:
             >>> orders.insert_many({"id": np.arange(3), "total": np.array([1.5, 2.0, 0.25])})  # doctest: +SKIP

@@ -37,8 +37,8 @@ class LayoutOptions:
     compression: str = "auto"
     #: Rows per DSM chunk or PAX row group.
     row_group_rows: int = 65_536
-    #: NSM data pages per zone.
-    nsm_pages_per_zone: int = 64
+    #: NSM data pages per zone (the finest unit a scan can skip).
+    nsm_pages_per_zone: int = 16
 
 
 @dataclass

@@ -239,6 +239,10 @@ def _value_at(data: AnyColumn, position: int):
     return value.item() if isinstance(value, np.generic) else value
 
 
+#: ``take`` decodes a whole chunk once more than 1/DENSE_TAKE of its rows are wanted.
+DENSE_TAKE = 4
+
+
 class LazyGroup:
     """One row group whose column chunks are read only when asked for.
 
@@ -274,12 +278,21 @@ class LazyGroup:
             self._decoded[key] = data
         return data
 
+    def close(self) -> None:
+        """Nothing to release: chunks are copied out of the pool when read."""
+
     def take(self, column: int, positions: np.ndarray, raw: bool = False) -> AnyColumn:
-        """One column at the given row positions of the group."""
+        """One column at the given row positions of the group.
+
+        Above a quarter of the group's rows, decoding the whole chunk once
+        and indexing it costs less than unpacking values one by one.
+        """
         for key in ((column, raw), (column, False)):
             data = self._decoded.get(key)
             if data is not None:
                 return _take_decoded(data, positions)
+        if len(positions) * DENSE_TAKE > self.count:
+            return _take_decoded(self.column(column, raw), positions)
         view = self._view(column)
         nulls = view.nulls()
         taken_nulls = None if nulls is None else nulls[positions]
@@ -287,6 +300,8 @@ class LazyGroup:
             codes = view.take_codes(positions)
             if codes is not None:
                 return DictionaryColumn(codes[0], codes[1], taken_nulls)
+            if view.encoding.startswith("dictionary"):
+                return _take_decoded(self.column(column, raw), positions)
         return ColumnData(view.take(positions), taken_nulls)
 
 
@@ -412,8 +427,9 @@ class ColumnarLayoutReader:
         for group in range(first_zone, last_zone):
             yield LazyGroup(self, group)
 
-    def zone_pages(self, zone: int) -> int:
-        return int(self._pages_array[:, zone].sum())
+    def zone_page_counts(self) -> np.ndarray:
+        """Data pages of every zone (all columns), as an array."""
+        return self._pages_array.sum(axis=0)
 
     def _decoded(self, column: int, group: int, raw: bool = True) -> tuple[AnyColumn, int]:
         """A decoded chunk for point access, from the cache when possible; also the pages read.

@@ -18,7 +18,7 @@ then decodes each requested column of every record at once.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -140,20 +140,26 @@ def build_pages(
     return images, page_first_row
 
 
-def decode_pages(
+class RecordLocations(NamedTuple):
+    """Where the live records of some pinned pages are, in page then slot order."""
+
+    positions: np.ndarray  # offset of each record in the flattened frame buffer
+    lengths: np.ndarray  # bytes of each record (the stub's bytes if spilled)
+    spilled: np.ndarray  # True where the record is an overflow stub
+    rids: np.ndarray  # record id of each record
+
+
+def locate_records(
     pool: BufferPool,
     file_id: int,
     frames: Sequence[int],
     page_nos: Sequence[int],
-    codec: RecordCodec,
-    wanted: Sequence[int],
     expected_rows: np.ndarray | None = None,
-) -> tuple[list[ColumnData], np.ndarray]:
-    """Decode columns ``wanted`` of every live record on pinned slotted pages.
+) -> RecordLocations:
+    """Find every live record on pinned slotted pages with one gather of their slot arrays.
 
-    ``frames`` are the pinned frames of ``page_nos``. Returns the columns and
-    the record id of each row, in page then slot order. ``expected_rows``,
-    when given, is the slot count each page must have (sealed data).
+    ``expected_rows``, when given, is the slot count each page must have
+    (sealed data, which has no empty slots).
 
     Raises:
         CorruptPageError: a page is not a slotted page or its slots are
@@ -196,11 +202,28 @@ def decode_pages(
         raise CorruptPageError(
             f"{path}: page {page_nos[bad]} has a slot pointing outside the page", path=path, page_no=page_nos[bad]
         )
-    positions = base + offsets
-    if not spilled.any():
-        return codec.decode_columns(flat, positions, lengths, wanted), rids
+    return RecordLocations(base + offsets, lengths, spilled, rids)
 
-    # Records in overflow chains: decode the rest vectorised, these one by one.
+
+def decode_located(
+    pool: BufferPool,
+    file_id: int,
+    codec: RecordCodec,
+    located: RecordLocations,
+    wanted: Sequence[int],
+    rows: np.ndarray | None = None,
+) -> list[ColumnData]:
+    """Decode columns ``wanted`` of the located records (all, or those at ``rows``).
+
+    The pages must still be pinned. Records in overflow chains are read and
+    decoded one by one; the rest are decoded vectorised.
+    """
+    positions, lengths, spilled = located.positions, located.lengths, located.spilled
+    if rows is not None:
+        positions, lengths, spilled = positions[rows], lengths[rows], spilled[rows]
+    flat = pool.frames.reshape(-1)
+    if not spilled.any():
+        return codec.decode_columns(flat, positions, lengths, wanted)
     inline = ~spilled
     columns = codec.decode_columns(flat, positions[inline], lengths[inline], wanted)
     out = [_widen(column, len(positions), inline) for column in columns]
@@ -216,7 +239,72 @@ def decode_pages(
                 column.nulls[row] = True
             else:
                 column.values[row] = value
-    return out, rids
+    return out
+
+
+def decode_pages(
+    pool: BufferPool,
+    file_id: int,
+    frames: Sequence[int],
+    page_nos: Sequence[int],
+    codec: RecordCodec,
+    wanted: Sequence[int],
+    expected_rows: np.ndarray | None = None,
+) -> tuple[list[ColumnData], np.ndarray]:
+    """Decode columns ``wanted`` of every live record on pinned slotted pages.
+
+    Returns the columns and the record id of each row, in page then slot
+    order; see :func:`locate_records` for ``expected_rows`` and errors.
+    """
+    located = locate_records(pool, file_id, frames, page_nos, expected_rows)
+    return decode_located(pool, file_id, codec, located, wanted), located.rids
+
+
+class NsmPageBatch:
+    """Consecutive data pages of a sealed NSM segment, pinned, decoded column by column.
+
+    The same interface as the columnar ``LazyGroup``: a filtered scan
+    decodes the predicate's columns for every record, then the other
+    columns only for the records that match. Call :meth:`close` to unpin.
+    """
+
+    def __init__(self, reader: "NsmReader", start: int, stop: int) -> None:
+        self.reader = reader
+        self.first_row = reader._first_rows_list[start]
+        self.count = reader._first_rows_list[stop] - self.first_row
+        self.pages = stop - start
+        self._page_nos = list(range(reader.data_first + start, reader.data_first + stop))
+        self._frames = reader.pool.pin_pages(reader.file_id, self._page_nos)
+        try:
+            self._located = locate_records(
+                reader.pool, reader.file_id, self._frames, self._page_nos, reader.rows_per_page[start:stop]
+            )
+        except BaseException:
+            self.close()
+            raise
+        self._decoded: dict[int, ColumnData] = {}
+
+    def column(self, column: int, raw: bool = False) -> ColumnData:
+        data = self._decoded.get(column)
+        if data is None:
+            reader = self.reader
+            (data,) = decode_located(reader.pool, reader.file_id, reader.codec, self._located, [column])
+            self._decoded[column] = data
+        return data
+
+    def take(self, column: int, rows: np.ndarray, raw: bool = False) -> ColumnData:
+        data = self._decoded.get(column)
+        if data is None and len(rows) * 4 <= self.count:
+            reader = self.reader
+            (data,) = decode_located(reader.pool, reader.file_id, reader.codec, self._located, [column], rows)
+            return data
+        data = self.column(column)
+        return ColumnData(data.values[rows], None if data.nulls is None else data.nulls[rows])
+
+    def close(self) -> None:
+        if self._frames is not None:
+            self.reader.pool.unpin_frames(self._frames)
+            self._frames = None
 
 
 def _widen(column: ColumnData, count: int, where: np.ndarray) -> ColumnData:
@@ -491,9 +579,20 @@ class NsmLayoutReader(NsmReader):
         reader.overflow_pages = int(info.get("overflow_pages", 0))
         return reader
 
-    def zone_pages(self, zone: int) -> int:
-        """Data pages in one zone."""
-        return max(0, min(self.pages_per_zone, self.page_count - zone * self.pages_per_zone))
+    def zone_page_counts(self) -> np.ndarray:
+        """Data pages of every zone, as an array."""
+        zones = len(self.zone_bounds) - 1
+        counts = np.full(zones, self.pages_per_zone, dtype=np.int64)
+        if zones:
+            counts[-1] = self.page_count - (zones - 1) * self.pages_per_zone
+        return counts
+
+    def groups(self, first_zone: int, last_zone: int) -> Iterator[NsmPageBatch]:
+        """Page batches covering zones ``first_zone`` .. ``last_zone - 1``, decoded on demand."""
+        first_page = first_zone * self.pages_per_zone
+        last_page = min(last_zone * self.pages_per_zone, self.page_count)
+        for start in range(first_page, last_page, self.pages_per_batch):
+            yield NsmPageBatch(self, start, min(start + self.pages_per_batch, last_page))
 
     def scan_zones(self, first_zone, last_zone, wanted, raw=False):
         first_page = first_zone * self.pages_per_zone

@@ -266,25 +266,31 @@ class BufferPool:
         frames: list[int] = []
         page_table = self._page_table
         pins = self._pins
-        replacer = self._replacer
-        stats = self.stats
         base = file_id << 32
+        hit_frames: list[int] = []
         with self._latch:
             try:
                 for page_no in page_nos:
                     key = base | page_no
                     frame = page_table.get(key)
                     if frame is None:
+                        # The replacer must know of every pin before it may
+                        # pick a victim for this miss.
+                        self._replacer.pin_frames(hit_frames)
+                        self.stats.hits += len(hit_frames)
+                        hit_frames = []
                         frame = self._load(file_id, page_no, key)
                     else:
-                        stats.hits += 1
                         pins[frame] += 1
-                        replacer.pin(frame)
+                        hit_frames.append(frame)
                     frames.append(frame)
             except BaseException:
+                self._replacer.pin_frames(hit_frames)
                 for frame in frames:
                     self._unpin_locked(frame, False)
                 raise
+            self.stats.hits += len(hit_frames)
+            self._replacer.pin_frames(hit_frames)
         return frames
 
     def unpin(self, frame: int, dirty: bool = False) -> None:

@@ -35,6 +35,8 @@ __all__ = ["RunRef", "run_capacity", "run_images", "write_run", "read_run", "rea
 #: A run read back is allocated at its declared length, so the length is
 #: checked against this limit first (1 GiB).
 MAX_RUN_BYTES = 1 << 30
+_RUN = int(PageType.RUN)
+_TYPE_OFFSET = 4
 
 
 class RunRef(NamedTuple):
@@ -119,17 +121,18 @@ def read_run_range(pool: BufferPool, file_id: int, ref: RunRef, start: int, leng
     page_nos = list(range(ref.first_page + first_index, ref.first_page + last_index + 1))
     frames = pool.pin_pages(file_id, page_nos)
     try:
-        gathered = pool.frames[frames]
+        # One gather copies just the payloads; the page types come separately.
+        types = pool.frames[frames, _TYPE_OFFSET]
+        body = pool.frames[frames, PAGE_HEADER_SIZE:].reshape(-1)
     finally:
         pool.unpin_frames(frames)
-    bad = np.flatnonzero(gathered[:, 4] != PageType.RUN)
+    bad = np.flatnonzero(types != _RUN)
     if len(bad):
         page_no = page_nos[int(bad[0])]
         raise CorruptPageError(
-            f"{file.path}: page {page_no} belongs to a page run but has page type {int(gathered[bad[0], 4])}",
+            f"{file.path}: page {page_no} belongs to a page run but has page type {int(types[bad[0]])}",
             path=file.path,
             page_no=page_no,
         )
-    body = gathered[:, PAGE_HEADER_SIZE:].reshape(-1)
     offset = start - first_index * capacity
     return body[offset : offset + length]

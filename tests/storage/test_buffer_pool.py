@@ -412,3 +412,27 @@ TestBufferPoolMachine = BufferPoolMachine.TestCase
 TestBufferPoolMachine.settings = settings(
     max_examples=60, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+def test_pin_pages_never_evicts_a_page_it_already_pinned(tmp_path):
+    file = PagedFile.create(tmp_path / "mixed.sdb", FileKind.SCRATCH)
+    pool = BufferPool(4)
+    file_id = pool.register_file(file)
+    numbers = []
+    for index in range(8):
+        with pool.new_page(file_id, PageType.SLOTTED) as page:
+            page.data[200] = index
+            numbers.append(page.page_no)
+    pool.flush_all()
+    with pool.read_page(file_id, numbers[0]):
+        pass  # resident and evictable
+    # Hits on resident pages, then misses that need victims: the hits must
+    # not be chosen, or a frame would hold two pages at once.
+    resident = [n for n in numbers if pool.is_resident(file_id, n)][:2]
+    absent = [n for n in numbers if not pool.is_resident(file_id, n)][:2]
+    frames = pool.pin_pages(file_id, resident + absent)
+    assert len(set(frames)) == 4
+    for frame, page_no in zip(frames, resident + absent):
+        assert pool.frames[frame, 200] == numbers.index(page_no)
+    pool.unpin_frames(frames)
+    file.close()

@@ -50,8 +50,6 @@ COUNTER_KEYS = (
     "zones_skipped",
 )
 
-_DECIMAL_COLUMNS = {name for name, kind in LINEITEM_COLUMNS if kind.startswith("decimal")}
-
 
 def supports_synchronous() -> bool:
     """True when ``storagedb.connect`` takes a ``synchronous`` argument (the write-ahead log exists)."""
@@ -254,22 +252,16 @@ class StoragedbTable:
     # -- building tables from this one ---------------------------------------
 
     def read_all_columns(self) -> dict[str, np.ndarray]:
-        """Read every column of the table into one array each, with decimals as floats.
+        """Read every column of the table into one array each, in batch form.
 
-        ``insert_many`` reads an int64 array for a decimal column as whole
-        units, while ``scan_batches`` returns decimals as int64 counts of
-        the scale's unit. So decimals are divided by 100 here. The floats
-        round-trip because every value has exactly two decimal digits.
+        ``insert_many`` takes the same form back, decimals as scaled int64
+        included, so the arrays build a copy of the table unchanged.
         """
         parts: dict[str, list[np.ndarray]] = {}
         for batch in self.table.scan_batches():
             for name, values in batch.items():
                 parts.setdefault(name, []).append(values)
-        out = {}
-        for name, arrays in parts.items():
-            values = np.concatenate(arrays)
-            out[name] = values / 100 if name in _DECIMAL_COLUMNS else values
-        return out
+        return {name: np.concatenate(arrays) for name, arrays in parts.items()}
 
 
 def _q1_batch(batch: dict[str, np.ndarray], groups: dict[tuple[str, str], list[int]]) -> None:
