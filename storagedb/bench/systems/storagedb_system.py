@@ -172,41 +172,39 @@ class StoragedbTable:
             & col("l_discount").between(Q6_DISCOUNT_LOW, Q6_DISCOUNT_HIGH)
             & (col("l_quantity") < Q6_QUANTITY)
         )
-        revenue = 0
-        for batch in self.table.scan_batches(["l_extendedprice", "l_discount"], where=where):
-            # Cents times hundredths is below 1.1e8 per row, so the int64 dot
-            # product is exact for batches of up to about 8e10 rows.
-            revenue += int(np.dot(batch["l_extendedprice"], batch["l_discount"]))
-        return revenue
+        result = self.table.aggregate(
+            aggregates={"revenue": ("sum", col("l_extendedprice") * col("l_discount"))}, where=where
+        )
+        return result.rows[0][0]
 
     def answer_q6(self, raw: Any) -> Any:
-        return Decimal(raw).scaleb(-4)
+        return Decimal(0) if raw is None else raw
 
     def q1(self) -> Any:
-        columns = ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice", "l_discount", "l_tax"]
-        groups: dict[tuple[str, str], list[int]] = {}
-        for batch in self.table.scan_batches(columns, where=col("l_shipdate") <= Q1_SHIPDATE):
-            _q1_batch(batch, groups)
-        return groups
+        price = col("l_extendedprice")
+        discounted = price * (1 - col("l_discount"))
+        result = self.table.aggregate(
+            group_by=["l_returnflag", "l_linestatus"],
+            aggregates={
+                "sum_qty": ("sum", "l_quantity"),
+                "sum_base_price": ("sum", "l_extendedprice"),
+                "sum_disc_price": ("sum", discounted),
+                "sum_charge": ("sum", discounted * (1 + col("l_tax"))),
+                "sum_disc": ("sum", "l_discount"),
+                "count_order": ("count", "*"),
+            },
+            where=col("l_shipdate") <= Q1_SHIPDATE,
+        )
+        return result.rows
 
     def answer_q1(self, raw: Any) -> Any:
-        rows = []
-        for (flag, status), (qty, price, disc_price, charge, discount, count) in sorted(raw.items()):
-            rows.append(
-                (
-                    flag,
-                    status,
-                    Decimal(qty).scaleb(-2),
-                    Decimal(price).scaleb(-2),
-                    Decimal(disc_price).scaleb(-4),
-                    Decimal(charge).scaleb(-6),
-                    qty / 100 / count,
-                    price / 100 / count,
-                    discount / 100 / count,
-                    count,
-                )
-            )
-        return rows
+        # The averages are the exact sums divided in binary floating point,
+        # as DuckDB returns avg() of a decimal as a double.
+        return [
+            (flag, status, qty, price, disc_price, charge, float(qty) / count, float(price) / count,
+             float(disc) / count, count)
+            for flag, status, qty, price, disc_price, charge, disc, count in raw
+        ]
 
     def range_scan(self, low: int, high: int) -> Any:
         return list(self.table.scan(where=col("l_orderkey").between(low, high)))
@@ -262,57 +260,6 @@ class StoragedbTable:
             for name, values in batch.items():
                 parts.setdefault(name, []).append(values)
         return {name: np.concatenate(arrays) for name, arrays in parts.items()}
-
-
-def _q1_batch(batch: dict[str, np.ndarray], groups: dict[tuple[str, str], list[int]]) -> None:
-    """Add one batch's Q1 sums into ``groups``, exactly, in int64 per batch.
-
-    Per row the largest term is the charge, price x (1 - discount) x (1 + tax)
-    in units of 10**-6: below 1.2e11 while prices stay under 110,000.00,
-    so a batch of up to about 8e7 rows sums without overflow.
-    """
-    if len(batch["l_quantity"]) == 0:
-        return
-    flags, flag_name = _codes(batch["l_returnflag"])
-    statuses, status_name = _codes(batch["l_linestatus"])
-    keys = flags * _CODE_SPAN + statuses
-    order = np.argsort(keys, kind="stable")
-    ordered_keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, ordered_keys[1:] != ordered_keys[:-1]])
-    price = batch["l_extendedprice"][order]
-    discount = batch["l_discount"][order]
-    disc_price = price * (100 - discount)
-    charge = disc_price * (100 + batch["l_tax"][order])
-    sums = [
-        np.add.reduceat(batch["l_quantity"][order], starts),
-        np.add.reduceat(price, starts),
-        np.add.reduceat(disc_price, starts),
-        np.add.reduceat(charge, starts),
-        np.add.reduceat(discount, starts),
-        np.diff(np.r_[starts, len(order)]),
-    ]
-    for index, key in enumerate(ordered_keys[starts].tolist()):
-        name = (flag_name(key // _CODE_SPAN), status_name(key % _CODE_SPAN))
-        totals = groups.setdefault(name, [0, 0, 0, 0, 0, 0])
-        for position, column in enumerate(sums):
-            totals[position] += int(column[index])
-
-
-#: Codes of a text column stay below 2**21, the number of Unicode code points.
-_CODE_SPAN = 1 << 21
-
-
-def _codes(values: np.ndarray):
-    """Factorise a text column into int64 codes and a function from code back to string.
-
-    One-character strings (TPC-H's flags) become their code points without a
-    sort; longer strings are numbered by ``np.unique``.
-    """
-    fixed = values.astype(str)
-    if fixed.dtype.itemsize == 4 and not (fixed == "").any():
-        return fixed.view(np.uint32).astype(np.int64), chr
-    names, codes = np.unique(fixed, return_inverse=True)
-    return codes.astype(np.int64), lambda code: str(names[code])
 
 
 def _projection_answer(orderkeys: np.ndarray, prices: np.ndarray, dates: np.ndarray) -> tuple:
