@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 #: A bulk insert of at least this many rows goes straight into new sealed
 #: segments instead of through the open segment.
 BULK_THRESHOLD = 4096
+#: Above this many candidate keys for one segment, a key check reads the
+#: segment's key columns once instead of looking each key up.
+VECTOR_KEY_CHECK = 2048
 
 
 class TableWrites:
@@ -282,14 +285,46 @@ class TableWrites:
             for segment in segments:
                 candidates = segment.bloom.may_contain_many(hashes) if segment.bloom is not None else np.ones(count, bool)
                 candidates &= _in_range(key_columns, segment.first_key, segment.last_key)
-                for i in np.flatnonzero(candidates).tolist():
-                    if segment.find(keys[i], int(hashes[i]), scratch) is not None:
-                        raise DuplicateKeyError(
-                            f"{_where(source, lines, i)}duplicate primary key {self._show_key(keys[i])} "
-                            f"(already in the table)"
-                        )
+                picked = np.flatnonzero(candidates)
+                if len(picked) > VECTOR_KEY_CHECK:
+                    # Many candidates: reading the segment's keys once beats
+                    # one lookup each.
+                    found = picked[self._stored_keys_match(segment, [c[picked] for c in key_columns], scratch)]
+                else:
+                    found = [i for i in picked.tolist() if segment.find(keys[i], int(hashes[i]), scratch) is not None]
+                if len(found):
+                    i = int(found[0])
+                    key = tuple(_item(c[i]) for c in key_columns)
+                    raise DuplicateKeyError(
+                        f"{_where(source, lines, i)}duplicate primary key {self._show_key(key)} (already in the table)"
+                    )
             self._stats.data_pages_read += scratch.data_pages_read
         return keys
+
+    def _stored_keys_match(self, segment: SealedSegment, keys: list[np.ndarray], stats: SegmentStats) -> np.ndarray:
+        """Which of ``keys`` (columns of key values) a segment holds in a live row."""
+        parts: list[list[np.ndarray]] = [[] for _ in keys]
+        for first_row, columns in segment.scan(list(self._key_indexes), None, stats):
+            live = segment.live_mask(first_row, len(columns[0].values))
+            for part, column in zip(parts, columns):
+                part.append(column.values if live is None else column.values[live])
+        stored = [np.concatenate(part) if part else np.zeros(0, dtype=k.dtype) for part, k in zip(parts, keys)]
+        count = len(keys[0])
+        joined = [np.concatenate([mine, theirs]) for mine, theirs in zip(keys, stored)]
+        order = sort_order(joined)
+        same = np.ones(len(order) - 1, dtype=bool) if len(order) > 1 else np.zeros(0, dtype=bool)
+        for column in joined:
+            ordered = column[order]
+            same &= ordered[1:] == ordered[:-1]
+        # A batch key matches when it sits next to an equal stored key.
+        # Batch keys are unique and so are live stored keys, so equal keys
+        # come in pairs of one of each.
+        from_batch = order < count
+        pairs = np.flatnonzero(same & (from_batch[1:] != from_batch[:-1]))
+        ends = np.concatenate([order[pairs], order[pairs + 1]])
+        match = np.zeros(count, dtype=bool)
+        match[ends[ends < count]] = True
+        return match
 
     # -- segments --------------------------------------------------------
 

@@ -271,3 +271,25 @@ def test_float_bits_survive_every_layout(tmp_path):
             got = np.concatenate([b["x"] for b in table.scan_batches(["x"])])
             assert got.view(np.uint64)[1] == np.array(values).view(np.uint64)[1]
             assert math.isnan(got[0])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("bloom_bits", [0, 10])
+def test_bulk_key_check_on_overlapping_segments(tmp_path, layout, bloom_bits):
+    with storagedb.connect(tmp_path / "db") as db:
+        table = db.create_table("t", [("a", "int64", "not null"), ("b", "text", "not null")], primary_key=["a", "b"],
+                                layout=layout, bloom_bits_per_key=bloom_bits)
+        table.insert_many({"a": np.arange(0, 20_000, 2), "b": np.array(["x"] * 10_000)})
+        # Interleaved keys: every one is inside the first segment's key range.
+        table.insert_many({"a": np.arange(1, 20_000, 2), "b": np.array(["x"] * 10_000)})
+        assert table.row_count() == 20_000
+        table.delete((4000, "x"))
+        clash = np.arange(20_000, 26_000)
+        clash[3000] = 18
+        with pytest.raises(storagedb.DuplicateKeyError, match=r"\(18, 'x'\)"):
+            table.insert_many({"a": clash, "b": np.array(["x"] * 6000)})
+        reinserted = np.arange(20_000, 26_000)
+        reinserted[0] = 4000  # deleted above, so free again
+        table.insert_many({"a": reinserted, "b": np.array(["x"] * 6000)})
+        assert table.row_count() == 25_999
+        assert table.get((4000, "x")) == {"a": 4000, "b": "x"}
