@@ -182,8 +182,8 @@ class _Worker:
         return self.stderr.read().decode(errors="replace")[-3000:]
 
 
-def _kill_when_planned(worker: _Worker, config: CrashConfig, rng: random.Random) -> str:
-    """Wait for the planned moment and kill; returns how the moment was chosen."""
+def _wait_for_planned_moment(worker: _Worker, config: CrashConfig, rng: random.Random) -> None:
+    """Read the worker's events until the moment chosen for the kill (or a time limit)."""
     roll = rng.random()
     if roll < config.startup_share:
         plan, delay = "startup", rng.uniform(0.0, 1.0)
@@ -208,7 +208,6 @@ def _kill_when_planned(worker: _Worker, config: CrashConfig, rng: random.Random)
         if now >= hard_stop or worker.process.poll() is not None and worker.eof:
             break
         worker.poll(min(0.05, deadline - now) if deadline is not None else 0.05)
-    return plan
 
 
 def run_crash_loop(
@@ -249,7 +248,7 @@ def run_crash_loop(
     try:
         for iteration in range(iterations):
             worker = _Worker(db_path, config, seed * 10_000 + iteration, scratch)
-            plan = _kill_when_planned(worker, config, rng)
+            _wait_for_planned_moment(worker, config, rng)
             returncode = worker.kill()
             summary.kills += 1
 
