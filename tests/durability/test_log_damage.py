@@ -7,6 +7,7 @@
 * Records of an earlier generation left in the file never count.
 * A damaged header or a missing log raise ``CorruptLogError``.
 * ``storagedb check`` reports a log damaged in the middle.
+* A read-only open replays the log without writing any file.
 
 The known log (``durability_known.build_log_database``) comes from a
 process that died without a checkpoint, so it contains a record of every type.
@@ -14,6 +15,7 @@ process that died without a checkpoint, so it contains a record of every type.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
@@ -154,3 +156,25 @@ def test_earlier_generation_records_ignored(tmp_path):
         assert [table.get(i)["s"] for i in (1000, 1001, 1002)] == ["new", "new", "new"]
     status, output = run_check(db_path)
     assert status == 0, output
+
+
+def _file_digests(path: str) -> dict[str, bytes]:
+    out = {}
+    for directory, _folders, files in os.walk(path):
+        for name in files:
+            if name != "LOCK":
+                full = os.path.join(directory, name)
+                with open(full, "rb") as handle:
+                    out[os.path.relpath(full, path)] = hashlib.sha256(handle.read()).digest()
+    return out
+
+
+def test_readonly_open_replays_without_writing(db_path, tmp_path):
+    """A read-only open of a crashed database shows the committed changes and changes no file."""
+    before = _file_digests(db_path)
+    with storagedb.connect(db_path, readonly=True, pool_size=4 << 20) as db:
+        readonly_rows = {name: sorted(db.table(name).scan()) for name in db.table_names()}
+    assert _file_digests(db_path) == before
+    assert readonly_rows["t"][-1] == (10_010, 0, "after seal")
+    with connect(db_path) as db:
+        assert {name: sorted(db.table(name).scan()) for name in db.table_names()} == readonly_rows
