@@ -197,8 +197,8 @@ class Database:
         tuples. ``layout`` is ``"nsm"`` (rows), ``"dsm"`` (columns) or
         ``"pax"`` (row groups of column chunks). Options:
         ``segment_rows`` (rows per segment, default 1,048,576),
-        ``row_group_rows`` (rows per DSM chunk, default 65,536, or PAX row
-        group, default 16,384), ``compression`` (``"auto"`` or an encoding
+        ``row_group_rows`` (rows per DSM chunk or PAX row group, default
+        65,536), ``compression`` (``"auto"`` or an encoding
         name) and ``bloom_bits_per_key`` (default 10; 0 for no Bloom filter).
 
         Example:
