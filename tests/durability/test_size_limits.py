@@ -53,7 +53,7 @@ def probe():
 def bases(tmp_path_factory):
     """Small databases: 5,000 rows bulk loaded, a row bigger than a page, a deleted row."""
     root = tmp_path_factory.mktemp("limits")
-    made = {}
+    databases = {}
     for layout, compression in [("nsm", "auto"), ("dsm", "auto"), ("pax", "auto"), ("dsm", "lz4"), ("dsm", "zstd")]:
         path = str(root / f"{layout}-{compression}")
         with storagedb.connect(path, pool_size=4 << 20) as db:
@@ -69,8 +69,8 @@ def bases(tmp_path_factory):
             table.insert({"id": 9999, "s": "Z" * 9000})
             db.checkpoint()
             table.delete(3)
-        made[(layout, compression)] = path
-    return made
+        databases[(layout, compression)] = path
+    return databases
 
 
 def _open_damaged(probe, bases, tmp_path, layout: str, compression: str, damage) -> dict:
