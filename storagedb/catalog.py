@@ -139,8 +139,60 @@ def _read(path: str) -> dict[str, Any]:
     return data
 
 
+#: Table options and the values each may take.
+TABLE_OPTIONS = {
+    "segment_rows": (1, 1 << 31),
+    "row_group_rows": (1, 1 << 22),
+    "bloom_bits_per_key": (0, 64),
+    "compression": None,
+}
+COMPRESSIONS = ("auto", "none", "plain", "dictionary", "rle", "bitpack", "delta", "for", "zstd", "lz4")
+LAYOUTS = ("nsm", "dsm", "pax")
+
+
+def option_problem(key: str, value: Any) -> str | None:
+    """Why ``key=value`` is not a valid table option, or None if it is."""
+    if key not in TABLE_OPTIONS:
+        return f"unknown table option {key!r}; options are {', '.join(sorted(TABLE_OPTIONS))}"
+    if key == "compression":
+        if value not in COMPRESSIONS:
+            return f"unknown compression {value!r}; choose one of {', '.join(COMPRESSIONS)}"
+        return None
+    low, high = TABLE_OPTIONS[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        return f"option {key}={value!r} must be an integer from {low} to {high}"
+    return None
+
+
+def table_entry_problem(entry: Any) -> str | None:
+    """Why a table's catalog entry (or CREATE_TABLE payload) is unusable, or None if it is sound."""
+    from .errors import StorageDBError
+    from .schema import Schema
+
+    if not isinstance(entry, dict):
+        return "the table definition is not an object"
+    if not isinstance(entry.get("id"), int) or isinstance(entry.get("id"), bool) or entry["id"] < 1:
+        return f"table id {entry.get('id')!r} is not a positive integer"
+    if not valid_dir_name(entry.get("directory")):
+        return f"invalid directory name {entry.get('directory')!r}"
+    if entry.get("layout") not in LAYOUTS:
+        return f"unknown layout {entry.get('layout')!r}"
+    options = entry.get("options")
+    if not isinstance(options, dict):
+        return f"options {options!r} is not an object"
+    for key, value in options.items():
+        problem = option_problem(key, value)
+        if problem:
+            return problem
+    try:
+        Schema.from_json(entry.get("schema"))
+    except (StorageDBError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"the schema is invalid ({type(exc).__name__}: {exc})"
+    return None
+
+
 def _validate(data: Any, path: str) -> None:
-    """Check the catalog's shape and every file name in it."""
+    """Check the catalog's shape, every value the engine reads from it, and every file name."""
 
     def fail(reason: str) -> None:
         raise CorruptCatalogError(f"{path}: catalog is invalid: {reason}")
@@ -148,16 +200,23 @@ def _validate(data: Any, path: str) -> None:
     if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT:
         fail(f"format is {data.get('format') if isinstance(data, dict) else data!r}, expected {CATALOG_FORMAT}")
     for field in ("next_table_id", "next_file_id", "checkpoint_lsn"):
-        if not isinstance(data.get(field), int) or data[field] < 0:
+        if not isinstance(data.get(field), int) or isinstance(data.get(field), bool) or data[field] < 0:
             fail(f"{field} is {data.get(field)!r}")
+    for field in ("log_generation", "log_salt"):
+        value = data.get(field, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**64:
+            fail(f"{field} is {value!r}")
+    if "page_size" in data:
+        size = data["page_size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1024 or size > 32768 or size & (size - 1):
+            fail(f"page_size is {size!r}")
     tables = data.get("tables")
     if not isinstance(tables, dict):
         fail("tables is not an object")
     for name, table in tables.items():
-        if not isinstance(table, dict):
-            fail(f"table {name!r} is not an object")
-        if not valid_dir_name(table.get("directory")):
-            fail(f"table {name!r} has an invalid directory name {table.get('directory')!r}")
+        problem = table_entry_problem(table)
+        if problem:
+            fail(f"table {name!r}: {problem}")
         segments = table.get("segments")
         if not isinstance(segments, list):
             fail(f"table {name!r} has no segment list")

@@ -13,9 +13,13 @@ A database directory holds::
 Durability: every change is logged, and a commit is durable once its log
 records are on disk (``synchronous="full"``: fdatasync at every commit,
 shared by concurrent committers; ``"normal"``: the records are handed to the
-operating system at every commit and synced at checkpoints, so a process
-crash loses nothing but a power loss or OS crash can lose the last
-commits). A checkpoint seals every open segment, writes changed delete
+operating system at every commit and synced at checkpoints and at commits
+that switch whole files, so a process crash loses nothing but a power loss
+or OS crash can lose the last row changes).
+
+NOTE: a log truncated inside committed records (not torn by a crash but
+cut short) reads as a torn tail, so the records past the cut are lost with
+only a warning; nothing in the file records how far it was once durable. A checkpoint seals every open segment, writes changed delete
 vectors, commits a new catalog and starts a new log generation; it runs
 when the log passes ``checkpoint_bytes``, at ``close()`` and after recovery.
 
@@ -36,7 +40,7 @@ import tempfile
 import threading
 from typing import Any, Iterable, Sequence
 
-from .catalog import Catalog, valid_dir_name, valid_file_name
+from .catalog import Catalog, option_problem, table_entry_problem, valid_dir_name, valid_file_name
 from .errors import (
     CorruptLogError,
     DatabaseClosedError,
@@ -55,6 +59,7 @@ from .storage.buffer_pool import BufferPool
 from .storage.page import DEFAULT_PAGE_SIZE, validate_page_size
 from .storage.paged_file import fsync_directory
 from .storage.replacer import REPLACER_NAMES
+from .layout.columnar import DecodedChunkCache
 from .table import Table
 from .transaction import Transaction, TransactionBlock, WriteScope
 from .wal import records as payloads
@@ -68,11 +73,23 @@ log = logging.getLogger(__name__)
 DEFAULT_POOL_BYTES = 128 << 20
 #: A checkpoint runs once the log holds this much since the last one.
 DEFAULT_CHECKPOINT_BYTES = 64 << 20
+#: Decoded DSM and PAX chunks kept for point lookups (see layout/columnar.py).
+DEFAULT_CHUNK_CACHE_BYTES = 128 << 20
 LOCK_NAME = "LOCK"
 SYNCHRONOUS_MODES = ("full", "normal")
-_TABLE_OPTIONS = {"segment_rows", "row_group_rows", "compression", "bloom_bits_per_key"}
-COMPRESSIONS = ("auto", "none", "plain", "dictionary", "rle", "bitpack", "delta", "for", "zstd", "lz4")
-_CATALOG_RECORDS = (RecordType.CREATE_TABLE, RecordType.DROP_TABLE)
+#: Commits holding these records sync the log even with synchronous="normal".
+#: They name whole files (a bulk load, a compaction, a seal) whose loss would
+#: cost far more than one fsync, and a later durable record lets recovery
+#: tell damage in the middle of the log from a torn tail.
+_SYNCED_ALWAYS = frozenset(
+    {
+        RecordType.CREATE_TABLE,
+        RecordType.DROP_TABLE,
+        RecordType.ADD_SEGMENTS,
+        RecordType.REPLACE_SEGMENTS,
+        RecordType.SEAL,
+    }
+)
 
 
 def connect(
@@ -84,6 +101,7 @@ def connect(
     replacer: str = "lru-k",
     synchronous: str = "full",
     checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
+    chunk_cache_size: int = DEFAULT_CHUNK_CACHE_BYTES,
 ) -> "Database":
     """Open the database in directory ``path``, creating it if needed.
 
@@ -96,10 +114,14 @@ def connect(
         replacer: buffer-pool replacement policy: ``"lru-k"``, ``"lru"`` or
             ``"clock"``.
         synchronous: ``"full"`` (default) makes each commit durable before
-            it returns; ``"normal"`` syncs the log only at checkpoints, which
-            survives a process crash but may lose the last commits to a
-            power loss or OS crash.
+            it returns; ``"normal"`` syncs the log only at checkpoints and at
+            commits that add, seal or replace whole segment files (bulk
+            loads, compaction) or create or drop tables. It survives a
+            process crash but may lose the last row changes to a power loss
+            or OS crash.
         checkpoint_bytes: log size that triggers a checkpoint.
+        chunk_cache_size: bytes of decoded DSM and PAX column chunks that
+            point lookups keep between calls (default 128 MiB).
 
     Example:
         >>> with storagedb.connect("shop.db") as db:  # doctest: +SKIP
@@ -117,6 +139,7 @@ def connect(
         replacer=replacer,
         synchronous=synchronous,
         checkpoint_bytes=checkpoint_bytes,
+        chunk_cache_size=chunk_cache_size,
     )
 
 
@@ -133,6 +156,7 @@ class Database:
         replacer: str,
         synchronous: str = "full",
         checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
+        chunk_cache_size: int = DEFAULT_CHUNK_CACHE_BYTES,
     ) -> None:
         self.path = os.path.abspath(path)
         self.readonly = readonly
@@ -162,6 +186,7 @@ class Database:
             validate_page_size(page_size)
             self.page_size = page_size
             self._pool = BufferPool(max(16, int(pool_size) // page_size), page_size, replacer=replacer)
+            self._chunk_cache = DecodedChunkCache(chunk_cache_size)
             self._next_table_id = int(data["next_table_id"])
             self._next_file_id = max(int(data["next_file_id"]), self._highest_file_number() + 1)
             self._closed = False
@@ -214,12 +239,10 @@ class Database:
                 raise SchemaError(f"table {name!r} already exists")
             if layout not in LAYOUT_NAMES:
                 raise SchemaError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUT_NAMES)}")
-            unknown = set(options) - _TABLE_OPTIONS
-            if unknown:
-                raise SchemaError(
-                    f"unknown table option {sorted(unknown)[0]!r}; options are {', '.join(sorted(_TABLE_OPTIONS))}"
-                )
-            _validate_options(options)
+            for key, value in options.items():
+                problem = option_problem(key, value)
+                if problem:
+                    raise SchemaError(problem)
             schema = Schema.build(columns, primary_key)
             table_id = self._next_table_id
             entry = {
@@ -361,6 +384,8 @@ class Database:
         """Append one record of ``txn`` to the log; returns its LSN."""
         lsn = self._wal.append(record_type, txn.id, payload)
         txn.records += 1
+        if record_type in _SYNCED_ALWAYS:
+            txn.force_sync = True
         return lsn
 
     def _commit(self, txn: Transaction) -> int | None:
@@ -374,7 +399,7 @@ class Database:
         except StorageIOError as exc:
             self._break(exc)
             raise
-        return lsn if self.synchronous == "full" else None
+        return lsn if self.synchronous == "full" or txn.force_sync else None
 
     def _wait_durable(self, lsn: int) -> None:
         try:
@@ -433,15 +458,17 @@ class Database:
                 table._checkpoint_files()
             generation = (self._wal.generation if self._wal else 0) + 1
             salt = int.from_bytes(os.urandom(4), "little")
-            if self._wal is not None:
+            if self._wal is None:
+                # A new database: the log must exist before a catalog names
+                # it, or a failure in between would leave a directory that
+                # cannot be opened.
+                start = int(self._catalog.data.get("checkpoint_lsn", 0))
+                self._wal = WriteAheadLog.create(self.path, generation, salt, start)
+                self._catalog.commit(self._catalog_data(start, generation, salt))
+            else:
                 self._wal.sync()
                 start = self._wal.next_lsn
-            else:
-                start = int(self._catalog.data.get("checkpoint_lsn", 0))
-            self._catalog.commit(self._catalog_data(start, generation, salt))
-            if self._wal is None:
-                self._wal = WriteAheadLog.create(self.path, generation, salt, start)
-            else:
+                self._catalog.commit(self._catalog_data(start, generation, salt))
                 self._wal.reset(generation, salt, start)
         except (StorageDBError, OSError) as exc:
             self._break(exc)
@@ -465,7 +492,13 @@ class Database:
         """Open the log and replay the committed transactions after the checkpoint; returns records replayed."""
         data = self._catalog.data
         generation = int(data.get("log_generation", 0))
-        if not os.path.exists(os.path.join(self.path, LOG_NAME)):
+        log_path = os.path.join(self.path, LOG_NAME)
+        if generation == 0 and not data["tables"] and os.path.exists(log_path) and not self.readonly:
+            # The catalog predates its first checkpoint, so it names no log
+            # and holds no table: a log here is left from a creation that
+            # failed part-way, and the first checkpoint writes a new one.
+            os.unlink(log_path)
+        if not os.path.exists(log_path):
             if generation:
                 raise CorruptLogError(
                     f"{os.path.join(self.path, LOG_NAME)}: the write-ahead log is missing, "
@@ -511,8 +544,11 @@ class Database:
         if record.type == RecordType.CREATE_TABLE:
             _, data = payloads.unpack_catalog(record.payload)
             name, entry = data.get("name"), data.get("entry")
-            if not isinstance(name, str) or not isinstance(entry, dict) or not valid_dir_name(entry.get("directory")):
-                raise CorruptLogError(f"log record at LSN {record.lsn} holds an invalid table definition")
+            problem = "the name is not a string" if not isinstance(name, str) else table_entry_problem(entry)
+            if problem is None and entry.get("id") != table_id:
+                problem = f"its id {entry.get('id')!r} differs from the record's table id {table_id}"
+            if problem:
+                raise CorruptLogError(f"log record at LSN {record.lsn} holds an invalid table definition: {problem}")
             by_id[table_id] = self._apply_create_table(name, entry)
             return
         table = by_id.get(table_id)
@@ -551,6 +587,11 @@ class Database:
             if self._wal is not None:
                 self._wal.close()
             self._closed = True
+            # Tables and the database refer to each other; dropping these
+            # references frees the pool and caches without the garbage collector.
+            self._tables = {}
+            self._chunk_cache = None
+            self._pool = None
             if self._scratch:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             self._release()
@@ -683,14 +724,3 @@ def _validate_table_name(name: Any) -> None:
         raise SchemaError(f"table name {name[:40]!r}... is longer than {MAX_NAME_LENGTH} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise SchemaError(f"table name {name!r} contains a control character")
-
-
-def _validate_options(options: dict[str, Any]) -> None:
-    limits = {"segment_rows": (1, 1 << 31), "row_group_rows": (1, 1 << 22), "bloom_bits_per_key": (0, 64)}
-    for key, (low, high) in limits.items():
-        if key in options:
-            value = options[key]
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise SchemaError(f"option {key}={value!r} must be an integer from {low} to {high}")
-    if "compression" in options and options["compression"] not in COMPRESSIONS:
-        raise SchemaError(f"unknown compression {options['compression']!r}; choose one of {', '.join(COMPRESSIONS)}")

@@ -188,6 +188,7 @@ class SealedSegment:
         *,
         options: LayoutOptions,
         bloom_bits_per_key: int = 10,
+        chunk_cache: Any = None,
     ) -> "SealedSegment":
         """Write rows (storage-form columns) to a new segment file and open it.
 
@@ -251,13 +252,16 @@ class SealedSegment:
             raise
         pool.unregister_file(file_id, discard=True)
         file.close()
-        return cls.open(path, pool, schema)
+        return cls.open(path, pool, schema, chunk_cache)
 
     # -- opening ---------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, pool: BufferPool, schema: Schema) -> "SealedSegment":
+    def open(cls, path: str, pool: BufferPool, schema: Schema, chunk_cache: Any = None) -> "SealedSegment":
         """Open a segment file and load its metadata.
+
+        ``chunk_cache`` is the database's cache of decoded column chunks,
+        which DSM and PAX point lookups use.
 
         Raises:
             CorruptionError: the descriptor or any metadata is invalid, or the
@@ -269,6 +273,8 @@ class SealedSegment:
             meta = _read_descriptor(pool, file_id, path, schema)
             codec = RecordCodec(schema)
             reader = _READERS[meta.layout].open(pool, file_id, schema, codec, meta.layout_info, meta.rows)
+            if chunk_cache is not None and hasattr(reader, "cache"):
+                reader.cache = chunk_cache
             zone_maps = _read_zone_maps(pool, file_id, path, schema, meta, reader)
             fences: list[tuple] = []
             last_key = None

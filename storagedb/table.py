@@ -89,7 +89,9 @@ class Table(TableReads, TableWrites):
         self._retired: list[tuple[SealedSegment, list[str]]] = []
         try:
             for item in entry.get("segments", []):
-                segment = SealedSegment.open(os.path.join(self.directory, item["file"]), db._pool, self.schema)
+                segment = SealedSegment.open(
+                    os.path.join(self.directory, item["file"]), db._pool, self.schema, db._chunk_cache
+                )
                 self._segments.append(segment)
                 vector = item.get("delete_vector")
                 self._vector_files[segment.name] = vector
@@ -268,8 +270,11 @@ class Table(TableReads, TableWrites):
             segment.close()
         for segment, _files in self._retired:
             segment.close()
-        self._retired = []
         if self._open is not None:
             self._open.close()
-            self._open = None
+        # Drop every reference to segments (and through them the buffer
+        # pool), so a closed table kept by a caller holds no memory.
+        self._segments = []
+        self._retired = []
+        self._open = None
         self._closed = True

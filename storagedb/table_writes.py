@@ -351,6 +351,7 @@ class TableWrites:
                         stop - start,
                         options=self._layout_options,
                         bloom_bits_per_key=self._bloom_bits,
+                        chunk_cache=self._db._chunk_cache,
                     )
                 )
         except BaseException:
@@ -550,7 +551,7 @@ class TableWrites:
         path = os.path.join(self.directory, name)
         if not os.path.exists(path):
             raise CorruptLogError(f"log record at LSN {lsn} names segment {path}, which does not exist")
-        return SealedSegment.open(path, self._db._pool, self.schema)
+        return SealedSegment.open(path, self._db._pool, self.schema, self._db._chunk_cache)
 
 
 def _join_batches(batches, schema) -> tuple[list[ColumnData], int, np.ndarray | None]:

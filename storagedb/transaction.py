@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class Transaction:
     """One open transaction of a database."""
 
-    __slots__ = ("id", "explicit", "thread", "undo", "records", "to_seal", "failed")
+    __slots__ = ("id", "explicit", "thread", "undo", "records", "to_seal", "failed", "force_sync")
 
     def __init__(self, txn_id: int, explicit: bool) -> None:
         self.id = txn_id
@@ -44,6 +44,8 @@ class Transaction:
         self.to_seal: set["Table"] = set()
         #: Set when a change failed half-way; the transaction can only roll back.
         self.failed: str | None = None
+        #: Sync the log at commit whatever the database's synchronous mode.
+        self.force_sync = False
 
     def on_rollback(self, action: Callable[[], None]) -> None:
         """Register how to undo the change just applied."""

@@ -105,7 +105,18 @@ def _decompress_zstd(data: memoryview, size: int) -> bytes:
         raise CorruptChunkError(f"zstd payload does not decompress: {exc}") from None
 
 
+#: An lz4 block expands at most 255 times (a sequence can copy at most 255
+#: bytes per length byte); a larger claim is damage, rejected before the
+#: output is allocated.
+LZ4_MAX_EXPANSION = 255
+
+
 def _decompress_lz4(data: memoryview, size: int) -> bytes:
+    if size > LZ4_MAX_EXPANSION * len(data) + LZ4_MAX_EXPANSION:
+        raise CorruptChunkError(
+            f"lz4 payload of {len(data)} bytes claims {size} uncompressed bytes, "
+            f"more than {LZ4_MAX_EXPANSION} times its size"
+        )
     if size == 0:
         # lz4 compresses an empty payload to the single byte 0.
         if bytes(data) != b"\x00":

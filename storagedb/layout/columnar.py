@@ -333,8 +333,9 @@ def _take_decoded(data: AnyColumn, positions: np.ndarray) -> AnyColumn:
 class ColumnarLayoutReader:
     """Reads the column chunks of a DSM or PAX segment."""
 
-    #: Shared by every columnar segment of a database; see :class:`DecodedChunkCache`.
-    cache = DecodedChunkCache(128 << 20)
+    #: Shared by every columnar segment of a database (set by the segment's
+    #: opener); see :class:`DecodedChunkCache`. None: decode on every lookup.
+    cache: DecodedChunkCache | None = None
 
     def __init__(
         self,
@@ -379,9 +380,18 @@ class ColumnarLayoutReader:
             ref = RunRef.from_json(info["directory"], path)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptionError(f"{path}: columnar segment descriptor is invalid ({exc})") from None
+        # Checked before anything is sized by ``rows``: a damaged count must
+        # not make the reader allocate zone bounds for it.
+        consistent = (rows == 0 and groups == 0) or (
+            group_rows >= 1 and groups >= 1 and (groups - 1) * group_rows < rows <= groups * group_rows
+        )
+        if not consistent:
+            raise CorruptionError(
+                f"{path}: columnar segment declares {rows} rows in {groups} groups of {group_rows} rows"
+            )
         arrays = unpack_arrays(read_run(pool, file_id, ref), path)
         columns = len(schema.columns)
-        if len(arrays) != 5 or group_rows < 1:
+        if len(arrays) != 5:
             raise CorruptionError(f"{path}: chunk directory holds {len(arrays)} arrays, expected 5")
         shaped = []
         for values, _nulls in arrays[:4]:
@@ -439,12 +449,14 @@ class ColumnarLayoutReader:
 
         Dictionary and run-length chunks stay in their compact forms.
         """
+        cache = self.cache
         key = (self.path, column, group, raw)
-        data = self.cache.get(key)
+        data = cache.get(key) if cache is not None else None
         if data is not None:
             return data, 0
         data = self._decode(column, group, raw=raw)
-        self.cache.put(key, data)
+        if cache is not None:
+            cache.put(key, data)
         return data, self.pages[column][group]
 
     def fetch_row(self, row: int) -> tuple[tuple, int]:

@@ -202,6 +202,16 @@ def locate_records(
         raise CorruptPageError(
             f"{path}: page {page_nos[bad]} has a slot pointing outside the page", path=path, page_no=page_nos[bad]
         )
+    bad_stubs = np.flatnonzero(spilled & (lengths != overflow.STUB_SIZE))
+    if len(bad_stubs):
+        bad = int(page_of_slot[bad_stubs[0]])
+        path = pool.file(file_id).path
+        raise CorruptPageError(
+            f"{path}: page {page_nos[bad]} has an overflow stub of {int(lengths[bad_stubs[0]])} bytes, "
+            f"expected {overflow.STUB_SIZE}",
+            path=path,
+            page_no=page_nos[bad],
+        )
     return RecordLocations(base + offsets, lengths, spilled, rids)
 
 

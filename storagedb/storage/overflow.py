@@ -109,7 +109,14 @@ def read_chain(pool: BufferPool, file_id: int, stub: bytes | memoryview) -> byte
     if size > MAX_RECORD_SIZE:
         raise CorruptPageError(f"{path}: overflow stub declares {size} bytes, above the {MAX_RECORD_SIZE} limit")
     capacity = chain_capacity(pool.page_size)
-    out = bytearray(size)
+    file_pages = pool.file(file_id).page_count
+    if -(-size // capacity) >= file_pages:
+        raise CorruptPageError(
+            f"{path}: overflow stub declares {size} bytes, more than the file's {file_pages} pages can hold"
+        )
+    # Pieces are joined at the end, so a damaged size cannot make this
+    # allocate more than the chain really holds.
+    pieces: list[bytes] = []
     position = 0
     while position < size:
         if not page_no:
@@ -130,12 +137,12 @@ def read_chain(pool: BufferPool, file_id: int, stub: bytes | memoryview) -> byte
                     path=path,
                     page_no=page_no,
                 )
-            out[position : position + piece] = data[_DATA_START : _DATA_START + piece]
+            pieces.append(bytes(data[_DATA_START : _DATA_START + piece]))
         position += piece
         page_no = next_page
     if page_no:
         raise CorruptPageError(f"{path}: overflow chain continues past the {size} bytes its stub declares")
-    return bytes(out)
+    return b"".join(pieces)
 
 
 def free_chain(pool: BufferPool, file_id: int, stub: bytes | memoryview) -> None:

@@ -265,10 +265,13 @@ def check_page(page: memoryview) -> list[str]:
     slots, free_start, free_end, dead, live, _flags = _H.unpack_from(page, PAGE_HEADER_SIZE)
     if free_start != SLOT_ARRAY_START + SLOT_SIZE * slots:
         problems.append(f"free_start {free_start} does not match {slots} slots")
+    if SLOT_ARRAY_START + SLOT_SIZE * slots > page_size:
+        problems.append(f"{slots} slots do not fit in a {page_size}-byte page")
+        return problems
     if not free_start <= free_end <= page_size:
         problems.append(f"free space bounds are inverted (start {free_start}, end {free_end})")
         return problems
-    entries = slot_array(page) if free_start <= page_size else np.zeros((0, 2), np.uint16)
+    entries = slot_array(page)
     used = 0
     extents = []
     for slot, (offset, length) in enumerate(entries.tolist()):

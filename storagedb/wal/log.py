@@ -220,24 +220,24 @@ class WriteAheadLog:
         Raises:
             CorruptLogError: a bad record lies before data that was durable.
         """
-        size = os.fstat(self._fd).st_size
-        data = os.pread(self._fd, max(0, size - HEADER_BLOCK), HEADER_BLOCK)
-        view = memoryview(data)
+        reader = _Window(self._fd, HEADER_BLOCK, os.fstat(self._fd).st_size - HEADER_BLOCK)
         records: list[LogRecord] = []
         offset = 0
         problem = ""
-        while offset + RECORD_HEADER_SIZE <= len(view):
-            header = RECORD_HEADER.unpack_from(view, offset)
-            checksum, record_type, _flags, _reserved, length, _reserved2, lsn, txn, _synced = header
+        while offset + RECORD_HEADER_SIZE <= reader.size:
+            header_bytes = reader.read(offset, RECORD_HEADER_SIZE)
+            checksum, record_type, _flags, _reserved, length, _reserved2, lsn, txn, _synced = RECORD_HEADER.unpack(
+                header_bytes
+            )
             expected_lsn = self.start_lsn + offset
             if lsn != expected_lsn:
                 problem = f"expected LSN {expected_lsn}, found {lsn}"
                 break
-            if length > MAX_PAYLOAD or offset + RECORD_HEADER_SIZE + length > len(view):
+            if length > MAX_PAYLOAD or offset + RECORD_HEADER_SIZE + length > reader.size:
                 problem = f"record length {length} runs past the end of the log"
                 break
-            payload = view[offset + RECORD_HEADER_SIZE : offset + RECORD_HEADER_SIZE + length]
-            if _record_checksum(self.salt, view[offset + 4 : offset + RECORD_HEADER_SIZE], payload) != checksum:
+            payload = reader.read(offset + RECORD_HEADER_SIZE, length)
+            if _record_checksum(self.salt, header_bytes[4:], payload) != checksum:
                 problem = "checksum mismatch"
                 break
             if record_type not in RecordType._value2member_map_:
@@ -247,9 +247,8 @@ class WriteAheadLog:
             offset += _padded(RECORD_HEADER_SIZE + length)
         end_lsn = self.start_lsn + offset
         torn = 0
-        rest = np.frombuffer(view, dtype=np.uint8)[offset:]
-        if problem and rest.any():
-            later = self._durable_record_after(view, offset)
+        if problem and reader.any_nonzero(offset):
+            later = self._durable_record_after(reader, offset)
             if later is not None:
                 raise CorruptLogError(
                     f"{self.path}: record at LSN {end_lsn} is corrupt ({problem}), but the record at LSN "
@@ -258,37 +257,42 @@ class WriteAheadLog:
             # Bytes whose LSN field does not match are zeros or records of an
             # earlier generation: the clean end of the log. A record of this
             # generation that fails its check is a write torn by a crash.
-            if offset + RECORD_HEADER_SIZE <= len(view) and RECORD_HEADER.unpack_from(view, offset)[6] == end_lsn:
-                torn = _padded(RECORD_HEADER_SIZE + min(RECORD_HEADER.unpack_from(view, offset)[4], len(view)))
-                log.warning(
-                    "%s: torn tail at LSN %d (%s); discarding the incomplete record written before a crash",
-                    self.path,
-                    end_lsn,
-                    problem,
-                )
+            if offset + RECORD_HEADER_SIZE <= reader.size:
+                header = RECORD_HEADER.unpack(reader.read(offset, RECORD_HEADER_SIZE))
+                if header[6] == end_lsn:
+                    torn = _padded(RECORD_HEADER_SIZE + min(header[4], reader.size))
+                    log.warning(
+                        "%s: torn tail at LSN %d (%s); discarding the incomplete record written before a crash",
+                        self.path,
+                        end_lsn,
+                        problem,
+                    )
         self._next_lsn = self._written_lsn = self._durable_lsn = end_lsn
         return ReadResult(records, end_lsn, torn)
 
-    def _durable_record_after(self, view: memoryview, bad_offset: int) -> tuple[int, int] | None:
+    def _durable_record_after(self, reader: "_Window", bad_offset: int) -> tuple[int, int] | None:
         """A valid record past ``bad_offset`` whose ``synced_lsn`` covers the bad one, if any."""
-        words = np.frombuffer(view, dtype="<u8", count=len(view) // 8)
         bad_lsn = self.start_lsn + bad_offset
-        # Candidate headers: 8-aligned offsets whose LSN field (8 bytes in)
-        # equals the LSN that position would have.
-        offsets = np.arange(bad_offset + 8, len(view) - RECORD_HEADER_SIZE + 1, 8, dtype=np.int64)
-        if not len(offsets):
-            return None
-        lsn_fields = words[(offsets + 16) // 8]
-        candidates = offsets[lsn_fields == (self.start_lsn + offsets).astype(np.uint64)]
-        for offset in candidates.tolist():
-            checksum, _type, _f, _r, length, _r2, lsn, _txn, synced = RECORD_HEADER.unpack_from(view, offset)
-            if length > MAX_PAYLOAD or offset + RECORD_HEADER_SIZE + length > len(view):
+        for window_start, window in reader.windows(bad_offset + 8):
+            words = np.frombuffer(window, dtype="<u8", count=len(window) // 8)
+            # Candidate headers: 8-aligned offsets whose LSN field (16 bytes
+            # in) equals the LSN that position would have.
+            offsets = np.arange(0, len(window) - RECORD_HEADER_SIZE + 1, 8, dtype=np.int64)
+            if not len(offsets):
                 continue
-            payload = view[offset + RECORD_HEADER_SIZE : offset + RECORD_HEADER_SIZE + length]
-            if _record_checksum(self.salt, view[offset + 4 : offset + RECORD_HEADER_SIZE], payload) != checksum:
-                continue
-            if synced > bad_lsn:
-                return lsn, synced
+            lsn_fields = words[(offsets + 16) // 8]
+            expected = (self.start_lsn + window_start + offsets).astype(np.uint64)
+            for relative in offsets[lsn_fields == expected].tolist():
+                offset = window_start + relative
+                header = reader.read(offset, RECORD_HEADER_SIZE)
+                checksum, _type, _f, _r, length, _r2, lsn, _txn, synced = RECORD_HEADER.unpack(header)
+                if length > MAX_PAYLOAD or offset + RECORD_HEADER_SIZE + length > reader.size:
+                    continue
+                payload = reader.read(offset + RECORD_HEADER_SIZE, length)
+                if _record_checksum(self.salt, header[4:], payload) != checksum:
+                    continue
+                if synced > bad_lsn:
+                    return lsn, synced
         return None
 
     # -- appending -------------------------------------------------------
@@ -454,6 +458,47 @@ class WriteAheadLog:
         if not self.closed:
             self.closed = True
             os.close(self._fd)
+
+
+class _Window:
+    """Reads a region of a file through one bounded buffer.
+
+    Recovery reads the log front to back, so it keeps one window of about
+    8 MiB instead of the whole file: a log of any size (or a damaged one
+    that claims to be huge) costs no more memory than that, plus one
+    record's payload.
+    """
+
+    WINDOW_BYTES = 8 << 20
+
+    def __init__(self, fd: int, base: int, size: int) -> None:
+        self.fd = fd
+        self.base = base
+        self.size = max(0, size)
+        self._start = 0
+        self._buffer = b""
+
+    def read(self, offset: int, length: int) -> memoryview:
+        """``length`` bytes at ``offset`` (relative to the region); the caller checked the bounds."""
+        end = offset + length
+        if not (self._start <= offset and end <= self._start + len(self._buffer)):
+            size = min(max(self.WINDOW_BYTES, length), self.size - offset)
+            self._buffer = os.pread(self.fd, size, self.base + offset)
+            self._start = offset
+        start = offset - self._start
+        return memoryview(self._buffer)[start : start + length]
+
+    def windows(self, offset: int):
+        """``(start, bytes)`` chunks from ``offset`` to the end, overlapping by one record header."""
+        while offset < self.size:
+            length = min(self.WINDOW_BYTES, self.size - offset)
+            yield offset, os.pread(self.fd, length, self.base + offset)
+            if offset + length >= self.size:
+                return
+            offset += length - RECORD_HEADER_SIZE
+
+    def any_nonzero(self, offset: int) -> bool:
+        return any(np.frombuffer(chunk, dtype=np.uint8).any() for _, chunk in self.windows(offset))
 
 
 class LogHeader(NamedTuple):

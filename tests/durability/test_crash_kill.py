@@ -47,19 +47,39 @@ def test_kill_during_concurrent_commits(tmp_path, synchronous, layout, seed):
     assert summary.commits_checked > 100, summary.describe()
 
 
+def _run_until(tmp_path, config: CrashConfig, iterations: int, seed: int, landed) -> object:
+    """Run crash loops with fresh seeds until ``landed(summary)``; at most four.
+
+    Whether a random kill falls inside a short operation depends on the
+    machine's speed, so one loop may miss it; every loop still checks the
+    database after every kill.
+    """
+    for attempt in range(4):
+        summary = _run(tmp_path / f"attempt{attempt}", config, iterations, seed + 1000 * attempt)
+        if landed(summary):
+            return summary
+    return summary
+
+
 @pytest.mark.parametrize("synchronous, layout, seed", [("full", "pax", 21), ("normal", "nsm", 22)])
 def test_kill_during_bulk_load(tmp_path, synchronous, layout, seed):
     config = CrashConfig(
         "bulk", synchronous, layout, target_kinds=("insert_arrays", "load_new", "load_append"), target_window=0.25
     )
-    summary = _run(tmp_path, config, 5, seed)
-    assert any(phase.startswith("during load") or phase == "during insert_arrays" for phase in summary.kills_by_phase), (
-        summary.describe()
-    )
+
+    def landed(summary):
+        return any(phase.startswith("during load") or phase == "during insert_arrays" for phase in summary.kills_by_phase)
+
+    summary = _run_until(tmp_path, config, 5, seed, landed)
+    assert landed(summary), summary.describe()
 
 
 @pytest.mark.parametrize("synchronous, layout, seed", [("full", "dsm", 31), ("normal", "pax", 32)])
 def test_kill_during_compaction(tmp_path, synchronous, layout, seed):
     config = CrashConfig("compact", synchronous, layout, target_kinds=("compact",), target_window=0.4)
-    summary = _run(tmp_path, config, 5, seed)
-    assert summary.kills_by_phase["during compact"] > 0, summary.describe()
+
+    def landed(summary):
+        return summary.kills_by_phase["during compact"] > 0
+
+    summary = _run_until(tmp_path, config, 5, seed, landed)
+    assert landed(summary), summary.describe()

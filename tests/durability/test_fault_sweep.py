@@ -170,12 +170,6 @@ def test_every_io_call_failing(template, tmp_path, operation, kind, stride):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="creating a database commits a catalog naming log generation 1 before wal.log has a valid header, so "
-    "a failed write of that header or a failed directory fsync leaves a directory that every later connect "
-    "rejects with CorruptLogError (log header truncated, or log missing)",
-)
 @pytest.mark.parametrize("operation, kind, number", [("write", "full", 2), ("fsync", "error", 3)])
 def test_failed_creation_can_be_reopened(tmp_path, operation, kind, number):
     path = tmp_path / "db"

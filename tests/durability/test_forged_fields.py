@@ -71,11 +71,6 @@ def _first_slotted_page(db_path: str) -> tuple[str, int]:
     return segment, pages_with_role(segment, "slotted")[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storagedb check reads the slot array of a slotted page whose slot_count exceeds what fits in the "
-    "page (free_start still valid) with np.frombuffer and raises ValueError instead of reporting the page",
-)
 def test_check_slot_count_past_page(probe, known, tmp_path):
     db_path = copy_database(known["nsm"], str(tmp_path / "db"))
     segment, page_no = _first_slotted_page(db_path)
@@ -97,12 +92,6 @@ def test_read_slot_count_past_page(probe, known, tmp_path):
     assert_storagedb_error(probe.read(db_path, LOOKUPS))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sealed NSM slot with the overflow flag but a length other than the 12-byte stub reaches "
-    "overflow.read_chain, whose STUB.unpack raises struct.error (read_record checks the length, "
-    "decode_pages does not)",
-)
 def test_read_overflow_flag_on_short_record(probe, known, tmp_path):
     db_path = copy_database(known["nsm"], str(tmp_path / "db"))
     segment, page_no = _first_slotted_page(db_path)
@@ -115,13 +104,6 @@ def test_read_overflow_flag_on_short_record(probe, known, tmp_path):
 
 
 # -- the catalog's JSON ----------------------------------------------------------------------------
-
-CATALOG_TYPES_REASON = (
-    "the catalog's checks cover its format, counters and file names but not the other fields, so a catalog "
-    "with a valid checksum and a wrong type, value or a missing key raises TypeError, ValueError or KeyError "
-    "(an unknown layout opens, then the checkpoint at close raises KeyError, and every later open too)"
-)
-
 
 def _set_top(field, value):
     return lambda catalog: catalog.update({field: value})
@@ -166,7 +148,7 @@ UNCHECKED_EDITS = [
     "edit",
     [pytest.param(edit, id=name) for name, edit in CHECKED_EDITS]
     + [
-        pytest.param(edit, id=name, marks=pytest.mark.xfail(strict=True, reason=CATALOG_TYPES_REASON))
+        pytest.param(edit, id=name)
         for name, edit in UNCHECKED_EDITS
     ],
 )
@@ -200,7 +182,6 @@ def mutate_json(value, rng: random.Random):
     )
 
 
-@pytest.mark.xfail(strict=True, reason=CATALOG_TYPES_REASON)
 def test_catalog_json_fuzz(probe, known, tmp_path):
     rng = random.Random("catalog json")
     failures = []
@@ -274,11 +255,6 @@ def test_log_row_record_fuzz(probe, known, tmp_path):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a CREATE_TABLE log record with a valid checksum is checked for its name and directory only, so an "
-    "entry without 'id', 'schema' or 'layout' raises KeyError during recovery",
-)
 @pytest.mark.parametrize("missing", ["id", "schema", "layout"])
 def test_log_create_table_entry_checked(probe, known, tmp_path, missing):
     db_path = copy_database(known["log"], str(tmp_path / "db"))

@@ -222,43 +222,21 @@ def test_clean_databases_open_under_limit(probe, bases, tmp_path):
         assert result["dump"]["gets"][0] == {"id": 1, "s": "value 1"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an overflow stub may declare up to 1 GiB and read_chain allocates that size before walking the chain, "
-    "although the file holds only a few overflow pages",
-)
 def test_overflow_stub_below_limit_rejected(probe, bases, tmp_path):
     result = _open_damaged(probe, bases, tmp_path, "nsm", "auto", overflow_stub_size((1 << 30) - 1))
     assert_rejected_quickly(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an lz4 chunk may declare a payload of up to 256 MiB, which lz4.block.decompress allocates before "
-    "decoding, although an LZ4 block expands at most about 255 times (measured: 64 MiB of zeros compress to "
-    "263,182 bytes)",
-)
 def test_lz4_chunk_payload_rejected(probe, bases, tmp_path):
     result = _open_damaged(probe, bases, tmp_path, "dsm", "lz4", chunk_field("lz4", 20, 250 << 20))
     assert_rejected_quickly(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the row count in a DSM or PAX segment descriptor is not checked against the file before the reader "
-    "allocates one zone bound per row group (10**12 rows: 116 MiB in 65,536-row DSM groups, 466 MiB in "
-    "16,384-row PAX groups)",
-)
 @pytest.mark.parametrize("layout", ["dsm", "pax"])
 def test_columnar_descriptor_rows_rejected(probe, bases, tmp_path, layout):
     assert_rejected_quickly(_open_damaged(probe, bases, tmp_path, layout, "auto", descriptor_rows(10**12)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="recovery reads the whole of wal.log into memory, so a log file of 3 GiB (valid header and records, "
-    "zeros after them) fails with MemoryError instead of opening",
-)
 def test_large_log_file_opens(probe, bases, tmp_path):
     def grow(db_path: str) -> None:
         with open(os.path.join(db_path, LOG_NAME), "r+b") as handle:
@@ -283,12 +261,6 @@ for attempt in range(10):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a closed Database keeps its buffer pool (128 MiB by default) until the cycle collector runs, because "
-    "the database and its tables refer to each other, so ten opens and closes under 512 MiB of headroom "
-    "fails with OSError ENOMEM",
-)
 def test_closed_database_frees_pool(bases, tmp_path):
     db_path = copy_database(bases[("nsm", "auto")], str(tmp_path / "db"))
     run = subprocess.run([sys.executable, "-c", REOPEN_UNDER_CAP, db_path], capture_output=True, text=True, timeout=120)
