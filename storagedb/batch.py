@@ -57,8 +57,8 @@ class DictionaryColumn:
 class RunColumn:
     """Values as runs: ``run_values[i]`` repeated ``run_lengths[i]`` times.
 
-    The runs cover the non-NULL rows in order; ``nulls`` (None when no row
-    is NULL) says where the NULL rows sit among all rows.
+    The runs cover the non-NULL rows in order. ``nulls`` (None when no row
+    is NULL) marks where the NULL rows sit among all rows.
     """
 
     run_values: np.ndarray

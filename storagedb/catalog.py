@@ -16,10 +16,10 @@ OFFSET  SIZE    FIELD     MEANING
 16      length  body      UTF-8 JSON (see docs/file-format.md)
 ======  ======  ========  ===================================================
 
-JSON is data, never code: nothing in the catalog is evaluated, and every
-file name in it is checked against the patterns the engine generates before
-it is used, so a damaged catalog cannot make storagedb touch a file outside
-the database directory.
+The body is JSON, read as data and never evaluated. Every file name in it is
+checked against the patterns the engine generates before it is used. A
+damaged catalog therefore cannot make storagedb touch a file outside the
+database directory.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ CATALOG_HEADER = struct.Struct("<8sII")
 CATALOG_HEADER_SIZE = 16  # 8 + 4 + 4
 MAGIC = b"SDBCATLG"
 CATALOG_FORMAT = 1
-#: The catalog holds no row data; a larger one is corruption.
+#: The catalog contains no row data, so a larger one is corrupt.
 MAX_CATALOG_BYTES = 64 << 20
 
 _FILE_NAME = re.compile(r"^(seg|open|del)-[0-9]{6,12}\.sdb$")
@@ -86,7 +86,7 @@ class Catalog:
         return cls(directory, _read(path))
 
     def draft(self) -> dict[str, Any]:
-        """A deep copy of the committed state, to modify and then commit."""
+        """Return a deep copy of the committed state, to modify and then commit."""
         return copy.deepcopy(self.data)
 
     def commit(self, data: dict[str, Any]) -> None:
@@ -126,7 +126,7 @@ def _read(path: str) -> dict[str, Any]:
             raise CorruptCatalogError(f"{path}: catalog declares {length} bytes, above the {MAX_CATALOG_BYTES} limit")
         body = handle.read(length + 1)
     if len(body) != length:
-        raise CorruptCatalogError(f"{path}: catalog body is {len(body)} bytes, its header says {length}")
+        raise CorruptCatalogError(f"{path}: catalog body is {len(body)} bytes, but its header declares {length}")
     if zlib.crc32(body) != checksum:
         raise CorruptCatalogError(
             f"{path}: catalog checksum mismatch (stored 0x{checksum:08x}, computed 0x{zlib.crc32(body):08x})"

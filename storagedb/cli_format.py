@@ -1,9 +1,9 @@
 """Text forms of values and rows for the command-line tool.
 
-CSV output round-trips through ``storagedb load``: NULL is an empty
-unquoted field, the empty string is ``""``, decimals keep their exact
-digits, floats use the shortest text that reads back to the same value,
-dates and timestamps are ISO 8601, and blobs are ``\\x`` followed by hex.
+CSV output round-trips through ``storagedb load``. NULL is an empty
+unquoted field and the empty string is ``""``. Decimals keep their exact
+digits, and floats use the shortest text that reads back to the same value.
+Dates and timestamps are ISO 8601, and blobs are ``\\x`` followed by hex.
 JSON Lines output writes one object per row; decimals, dates, timestamps,
 blobs and non-finite floats are strings there, because JSON numbers cannot
 hold them exactly.
@@ -28,7 +28,7 @@ UNLIMITED_WIDTH = 100_000
 
 
 def format_value(value: Any) -> str:
-    """One value as text (the CSV form; NULL is the empty string)."""
+    """Format one value as text in its CSV form, where NULL is the empty string."""
     formatter = _FORMATTERS.get(type(value))
     if formatter is not None:
         return formatter(value)
@@ -110,7 +110,7 @@ _JSON_NATIVE = frozenset({type(None), bool, int, str})
 
 
 def json_value(value: Any) -> Any:
-    """A value in a form ``json.dumps`` writes without losing anything."""
+    """Convert a value to a form that ``json.dumps`` writes without losing anything."""
     if type(value) in _JSON_NATIVE:
         return value
     if isinstance(value, (float, np.floating)):

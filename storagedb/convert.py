@@ -1,9 +1,10 @@
 """Conversions between the Python, batch and storage forms of column values.
 
-``types.py`` converts one value; this module converts whole columns: rows of
-Python values or user numpy arrays into storage-form :class:`ColumnData`
-(validating every value), and storage-form columns back into the numpy
-arrays ``scan_batches`` yields or the Python lists ``scan`` turns into rows.
+``types.py`` converts one value, and this module converts whole columns. It
+turns rows of Python values or user numpy arrays into storage-form
+:class:`ColumnData`, validating every value. It also turns storage-form
+columns back into the numpy arrays that ``scan_batches`` yields or the Python
+lists that ``scan`` turns into rows.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _UTC = _dt.timezone.utc
 
 
 def filler_for(column: Column) -> Any:
-    """The placeholder stored at NULL positions of a storage-form array."""
+    """Return the placeholder stored at NULL positions of a storage-form array."""
     base = column.type.base
     if base == "text":
         return ""
@@ -337,11 +338,12 @@ def _objects_to_storage(column: Column, array: np.ndarray, mask: np.ndarray | No
 
 
 def to_batch_array(column: Column, data: ColumnData) -> np.ndarray:
-    """The array ``scan_batches`` yields: batch dtype, masked where NULL.
+    """Convert a storage-form column to the array that ``scan_batches`` yields.
 
-    Nullable columns always come back as ``np.ma.MaskedArray`` so that the
-    type of a column does not depend on whether a batch happens to hold a
-    NULL; NOT NULL columns come back as plain arrays.
+    The array has the batch dtype and is masked where NULL. Nullable columns
+    always come back as ``np.ma.MaskedArray`` so that the type of a column
+    does not depend on whether a batch happens to contain a NULL. NOT NULL
+    columns come back as plain arrays.
     """
     values = column.type.batch_view(data.values)
     if not column.nullable:
@@ -351,7 +353,7 @@ def to_batch_array(column: Column, data: ColumnData) -> np.ndarray:
 
 
 def to_python_list(column: Column, data: ColumnData) -> list:
-    """The column as a list of Python-form values, None where NULL."""
+    """Convert a storage-form column to a list of Python-form values, None where NULL."""
     base = column.type.base
     values = data.values
     if base in ("int8", "int16", "int32", "int64", "float32", "float64", "text", "blob"):

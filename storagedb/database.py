@@ -11,17 +11,19 @@ A database directory holds::
         open-000011.sdb  and the open segment's scratch file
 
 Durability: every change is logged, and a commit is durable once its log
-records are on disk (``synchronous="full"``: fdatasync at every commit,
-shared by concurrent committers; ``"normal"``: the records are handed to the
-operating system at every commit and synced at checkpoints and at commits
-that switch whole files, so a process crash loses nothing but a power loss
-or OS crash can lose the last row changes).
+records are on disk. With ``synchronous="full"``, every commit waits for an
+fdatasync, which concurrent committers share. With ``"normal"``, the records
+are handed to the operating system at every commit and synced only at
+checkpoints and at commits that switch whole files. A process crash then
+loses nothing, but a power loss or OS crash can lose the last row changes.
 
-NOTE: a log truncated inside committed records (not torn by a crash but
-cut short) reads as a torn tail, so the records past the cut are lost with
-only a warning; nothing in the file records how far it was once durable. A checkpoint seals every open segment, writes changed delete
-vectors, commits a new catalog and starts a new log generation; it runs
-when the log passes ``checkpoint_bytes``, at ``close()`` and after recovery.
+NOTE: a log cut short inside committed records (by truncation, not by a
+crash) reads as a torn tail. The records past the cut are lost with only a
+warning, because nothing in the file records how far it was once durable.
+
+A checkpoint seals every open segment, writes changed delete vectors,
+commits a new catalog and starts a new log generation. It runs when the log
+passes ``checkpoint_bytes``, at ``close()`` and after recovery.
 
 Opening recovers: the catalog's tables are opened, the committed
 transactions in the log after the catalog's checkpoint are replayed, a torn
@@ -71,7 +73,7 @@ log = logging.getLogger(__name__)
 
 #: Default buffer pool: 128 MiB (32,768 frames of 4 KiB).
 DEFAULT_POOL_BYTES = 128 << 20
-#: A checkpoint runs once the log holds this much since the last one.
+#: A checkpoint runs once the log has grown by this many bytes since the last one.
 DEFAULT_CHECKPOINT_BYTES = 64 << 20
 #: Decoded DSM and PAX chunks kept for point lookups (see layout/columnar.py).
 DEFAULT_CHUNK_CACHE_BYTES = 128 << 20
@@ -114,7 +116,7 @@ def connect(
         replacer: buffer-pool replacement policy: ``"lru-k"``, ``"lru"`` or
             ``"clock"``.
         synchronous: ``"full"`` (default) makes each commit durable before
-            it returns; ``"normal"`` syncs the log only at checkpoints and at
+            it returns. ``"normal"`` syncs the log only at checkpoints and at
             commits that add, seal or replace whole segment files (bulk
             loads, compaction) or create or drop tables. It survives a
             process crash but may lose the last row changes to a power loss
@@ -162,12 +164,14 @@ class Database:
         self.readonly = readonly
         self._closed = True
         self._lock = threading.RLock()
+
         if replacer not in REPLACER_NAMES:
             raise ValueError(f"unknown replacement policy {replacer!r}; choose one of {', '.join(REPLACER_NAMES)}")
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
         if readonly and not os.path.isdir(self.path):
             raise NotFoundError(f"{self.path}: no database here (open it without readonly to create one)")
+
         self.synchronous = synchronous
         self.checkpoint_bytes = int(checkpoint_bytes)
         self._txn: Transaction | None = None
@@ -177,6 +181,7 @@ class Database:
         self._scratch: str | None = None
         self._tables: dict[str, Table] = {}
         self._pending_removals: list[str] = []
+
         os.makedirs(self.path, exist_ok=True)
         self._lock_fd = _take_lock(self.path, readonly)
         try:
@@ -192,6 +197,7 @@ class Database:
             self._closed = False
             for name, entry in data["tables"].items():
                 self._tables[name] = Table(self, name, entry)
+
             replayed = self._recover()
             if not readonly:
                 if replayed or data.get("log_generation", 0) == 0:
@@ -202,6 +208,7 @@ class Database:
         except BaseException:
             self._shutdown(checkpoint=False)
             raise
+
         log.info(
             "opened database %s (%d tables, %s)", self.path, len(self._tables), "read-only" if readonly else "read-write"
         )
@@ -322,10 +329,10 @@ class Database:
             return load_file(self, table, path, **options)
 
     def table(self, name: str) -> Table:
-        """The table called ``name``.
+        """Return the table called ``name``.
 
         Raises:
-            TableNotFoundError: no such table; the message lists the tables.
+            TableNotFoundError: no such table. The message lists the tables.
         """
         with self._lock:
             self._check_open()
@@ -359,7 +366,7 @@ class Database:
     # -- transactions ----------------------------------------------------
 
     def transaction(self) -> TransactionBlock:
-        """A block whose changes commit together, or roll back on an exception.
+        """Return a context manager that commits its block's changes together, or rolls them back on an exception.
 
         Example:
             >>> with db.transaction():  # doctest: +SKIP
@@ -434,7 +441,7 @@ class Database:
                 self._checkpoint_locked()
 
     def _flush_log_for_page(self, lsn: int) -> None:
-        """The buffer pool's write-ahead rule: the log is durable up to a page's LSN before the page is written."""
+        """Make the log durable up to ``lsn`` before a page with that LSN is written (the write-ahead rule)."""
         if lsn >= self._wal.durable_lsn:
             self._wait_durable(lsn + 1)
 
@@ -495,9 +502,10 @@ class Database:
         log_path = os.path.join(self.path, LOG_NAME)
         if generation == 0 and not data["tables"] and os.path.exists(log_path) and not self.readonly:
             # The catalog predates its first checkpoint, so it names no log
-            # and holds no table: a log here is left from a creation that
+            # and contains no table. A log here is left from a creation that
             # failed part-way, and the first checkpoint writes a new one.
             os.unlink(log_path)
+
         if not os.path.exists(log_path):
             if generation:
                 raise CorruptLogError(
@@ -505,6 +513,7 @@ class Database:
                     f"so committed changes since the last checkpoint would be lost"
                 )
             return 0
+
         wal, header = WriteAheadLog.open(self.path, readonly=self.readonly)
         self._wal = wal
         if header.generation < generation:
@@ -521,6 +530,7 @@ class Database:
             raise CorruptLogError(
                 f"{wal.path}: log starts at LSN {header.start_lsn}, the catalog's checkpoint is {data['checkpoint_lsn']}"
             )
+
         result = wal.read_records()
         committed = {record.txn for record in result.records if record.type == RecordType.COMMIT}
         replayed = 0
@@ -533,6 +543,7 @@ class Database:
                 continue
             self._replay(record, by_id)
             replayed += 1
+
         if replayed or result.torn_bytes:
             log.warning(
                 "%s: recovered %d log records of %d committed transactions", self.path, replayed, len(committed)
@@ -548,7 +559,7 @@ class Database:
             if problem is None and entry.get("id") != table_id:
                 problem = f"its id {entry.get('id')!r} differs from the record's table id {table_id}"
             if problem:
-                raise CorruptLogError(f"log record at LSN {record.lsn} holds an invalid table definition: {problem}")
+                raise CorruptLogError(f"log record at LSN {record.lsn} contains an invalid table definition: {problem}")
             by_id[table_id] = self._apply_create_table(name, entry)
             return
         table = by_id.get(table_id)

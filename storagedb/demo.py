@@ -13,7 +13,7 @@ __all__ = ["run_demo", "seeds_directory"]
 
 
 def seeds_directory() -> str | None:
-    """The ``seeds/`` folder of a source checkout, if this package sits in one."""
+    """Return the ``seeds/`` folder of the source checkout this package sits in, or None."""
     here = os.path.dirname(os.path.abspath(__file__))
     candidate = os.path.join(os.path.dirname(here), "seeds")
     return candidate if os.path.isfile(os.path.join(candidate, "lineitem.csv")) else None

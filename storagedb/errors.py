@@ -77,7 +77,7 @@ class CorruptionError(StorageDBError):
 
 
 class CorruptPageError(CorruptionError):
-    """A page failed its checksum or holds an impossible structure.
+    """A page failed its checksum or has an impossible structure.
 
     Attributes ``path`` and ``page_no`` name the page.
     """

@@ -1,8 +1,8 @@
 """Arithmetic on columns, for aggregates such as ``sum(price * (1 - discount))``.
 
-``col("a") * (1 - col("b"))`` builds an :class:`Expression`; binding it to a
-schema fixes its result type with exact rules, and evaluating it works on
-whole storage-form columns with numpy:
+``col("a") * (1 - col("b"))`` builds an :class:`Expression`. Evaluating it
+works on whole storage-form columns with numpy. Binding it to a schema fixes
+its result type by these exact rules:
 
 ===================================  =======================================
 operands                             result
@@ -184,7 +184,7 @@ class BoundExpression:
             self.type = ColumnType("decimal", MAX_DECIMAL_PRECISION, kind.scale)
 
     def evaluate(self, columns: Mapping[str, AnyColumn], length: int) -> ColumnData:
-        """The expression over a batch, in storage form (decimals scaled to ``type.scale``).
+        """Evaluate the expression over a batch, in storage form (decimals scaled to ``type.scale``).
 
         Raises:
             InvalidValueError: the result could leave the int64 range.

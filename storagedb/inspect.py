@@ -1,4 +1,4 @@
-"""What ``storagedb info`` reports and what ``storagedb check`` verifies."""
+"""The reports of ``storagedb info`` and the checks of ``storagedb check``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Bulk loading of delimited text files (CSV, TSV, TPC-H .tbl) into a table.
 
 The file is parsed by the vectorised reader in ``storagedb.csvio`` and
-inserted with one atomic :meth:`Table.load_columns` call: a bad row anywhere
-stops the load with the file, line, column and value, and the table is left
-exactly as it was (a table the load created is dropped again).
+inserted with one atomic :meth:`Table.load_columns` call. A bad row anywhere
+stops the load with the file, line, column and value. The table is then left
+exactly as it was, and a table that the load created is dropped again.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = ["load_file", "LoadResult", "check_input_file"]
 
 @dataclass
 class LoadResult:
-    """What a load did: the table, rows inserted and seconds taken."""
+    """Summary of a load: the table, rows inserted, seconds taken and whether the load created the table."""
 
     table: "Table"
     rows: int

@@ -1084,11 +1084,13 @@ class _BoundComparison(_BoundLeaf):
             return True, True
         if stats.non_null_count <= 0:
             return False, False
+
         op, value = self.test
         if op == "true":
             return True, False
         if op == "false":
             return False, True
+
         low, high, nan = stats.min, stats.max, stats.has_nan
         if low is None:
             # Every non-NULL value is NaN: only != is TRUE.
@@ -1097,6 +1099,7 @@ class _BoundComparison(_BoundLeaf):
             # NaN bounds break the contract and compare false with everything,
             # so they prove nothing.
             return True, True
+
         all_equal = low == high == value
         if op == "==":
             return low <= value <= high, nan or not all_equal

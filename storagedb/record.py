@@ -131,7 +131,7 @@ class RecordCodec:
         """Decode the record at ``buffer[offset:offset + length]`` to a storage-form tuple.
 
         Raises:
-            CorruptPageError: the record is shorter than its own offsets say.
+            CorruptPageError: the record's length or variable-length offsets are invalid.
         """
         if length is None:
             length = len(buffer) - offset
@@ -157,7 +157,7 @@ class RecordCodec:
                     try:
                         row[index] = data.decode("utf-8")
                     except UnicodeDecodeError:
-                        raise CorruptPageError("record holds invalid UTF-8 in a text column") from None
+                        raise CorruptPageError("record contains invalid UTF-8 in a text column") from None
                 else:
                     row[index] = data
                 previous = end
@@ -172,7 +172,7 @@ class RecordCodec:
         return tuple(row)
 
     def key_of(self, buffer: Any, offset: int) -> tuple:
-        """The primary key of the record at ``offset``, as a tuple in key order."""
+        """Return the primary key of the record at ``offset``, as a tuple in key order."""
         if self.key_struct is not None:
             raw = self.key_struct.unpack_from(buffer, offset)
             return tuple(raw[k] for k in self._key_reorder)
@@ -327,5 +327,5 @@ def _split_blob(blob: bytes, bounds: np.ndarray, is_text: bool) -> np.ndarray:
     try:
         values[:] = [blob[a:b].decode("utf-8") for a, b in zip(edges, edges[1:])] if count else []
     except UnicodeDecodeError:
-        raise CorruptPageError("a record holds invalid UTF-8 in a text column") from None
+        raise CorruptPageError("a record contains invalid UTF-8 in a text column") from None
     return values

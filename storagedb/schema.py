@@ -1,8 +1,8 @@
 """Table schemas: named, typed columns and a primary key.
 
 A :class:`Schema` is immutable once built. Column names are case-sensitive,
-unique, and may hold any characters except control characters; the primary
-key columns are NOT NULL whatever their declaration says.
+unique, and may contain any characters except control characters. The
+primary key columns are NOT NULL even when they are declared nullable.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Schema:
             if name in seen:
                 raise SchemaError(f"primary key names column {name!r} twice")
             seen.add(name)
-        # Key columns are NOT NULL whatever their declaration said.
+        # Key columns are NOT NULL even when they are declared nullable.
         if self.primary_key:
             fixed = tuple(
                 Column(c.name, c.type, False) if c.name in seen and c.nullable else c for c in self.columns

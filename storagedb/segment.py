@@ -59,7 +59,7 @@ __all__ = ["SealedSegment", "SegmentStats", "sort_order", "LAYOUT_NAMES"]
 log = logging.getLogger(__name__)
 
 SEGMENT_FORMAT = 1
-#: A descriptor larger than this is corruption (it holds no per-row data).
+#: A descriptor larger than this is corrupt, because it contains no per-row data.
 MAX_DESCRIPTOR_BYTES = 16 << 20
 _LENGTH = struct.Struct("<I")
 
@@ -287,7 +287,9 @@ class SealedSegment:
                 if bloom_ref is not None:
                     bloom = BloomFilter.from_bytes(read_run(pool, file_id, bloom_ref).tobytes(), source=path)
                 if bloom is not None and bloom.num_keys != meta.rows:
-                    raise CorruptionError(f"{path}: Bloom filter holds {bloom.num_keys} keys, the segment {meta.rows} rows")
+                    raise CorruptionError(
+                        f"{path}: Bloom filter has {bloom.num_keys} keys, but the segment has {meta.rows} rows"
+                    )
         except BaseException:
             pool.unregister_file(file_id, discard=True)
             file.close()
@@ -306,10 +308,10 @@ class SealedSegment:
         return self.rows - self.deleted_count
 
     def find(self, key: tuple, key_hash: int, stats: SegmentStats) -> int | None:
-        """Row id of ``key`` if this segment holds it and it is not deleted.
+        """Return the row id of ``key`` if this segment contains it and it is not deleted.
 
         Checks the key range, then the Bloom filter, before reading any data
-        page; the counters in ``stats`` record which check decided.
+        page. The counters in ``stats`` record which check decided.
         """
         if not self.rows or key < self.first_key or key > self.last_key:
             stats.segments_skipped_by_range += 1
@@ -396,7 +398,7 @@ class SealedSegment:
 
         Each group (an NSM page batch, a DSM or PAX row group) has
         ``first_row``, ``count``, ``pages``, ``column()``, ``take()`` and
-        ``close()``; the caller closes it and adds its ``pages`` to
+        ``close()``. The caller closes it and adds its ``pages`` to
         ``stats.pages_read``.
         """
         for first, last in self._zone_runs(zone_filter, stats):
@@ -475,10 +477,12 @@ def _read_descriptor(pool: BufferPool, file_id: int, path: str, schema: Schema) 
     capacity = pool.page_size - 24
     if not file.root_page:
         raise CorruptionError(f"{path}: segment has no descriptor (root_page is 0); the file was never completed")
+
     head = read_run_range(pool, file_id, RunRef(file.root_page, 1, capacity), 0, 4)
     length = _LENGTH.unpack(head.tobytes())[0]
     if length > MAX_DESCRIPTOR_BYTES:
         raise CorruptionError(f"{path}: segment descriptor declares {length} bytes, above the {MAX_DESCRIPTOR_BYTES} limit")
+
     total = 4 + length
     ref = RunRef(file.root_page, max(1, -(-total // capacity)), total)
     body = read_run_range(pool, file_id, ref, 4, length).tobytes()
@@ -501,6 +505,7 @@ def _read_descriptor(pool: BufferPool, file_id: int, path: str, schema: Schema) 
         raise
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptionError(f"{path}: segment descriptor is invalid ({type(exc).__name__}: {exc})") from None
+
     if stored != schema:
         raise CorruptionError(f"{path}: segment was written for another schema than its table's")
     if meta.rows < 0:

@@ -2,9 +2,9 @@
 
 A table's rows live in
 
-* **sealed segments** (``segment.py``), immutable files in the table's
-  layout, oldest first, each sorted by primary key when the table has one,
-  each with zone maps, fence keys and a Bloom filter; and
+* **sealed segments** (``segment.py``): immutable files in the table's
+  layout, oldest first. Each is sorted by primary key when the table has
+  one, and each has zone maps, fence keys and a Bloom filter.
 * at most one **open segment** (``open_segment.py``) taking single-row
   changes, sealed when it reaches ``segment_rows`` rows and at checkpoints.
 
@@ -68,18 +68,21 @@ class Table(TableReads, TableWrites):
         self.layout = entry["layout"]
         self.options = dict(entry.get("options", {}))
         self.directory = os.path.join(db.path, entry["directory"])
+
         self._codec = RecordCodec(self.schema)
         self._key_indexes = self.schema.key_indexes
         self._key_types = [self.schema.columns[i].type for i in self._key_indexes]
         self._key_kinds = [t.base for t in self._key_types]
         key_columns = tuple(Column(c.name, c.type, False) for c in (self.schema.columns[i] for i in self._key_indexes))
         self._key_codec = RecordCodec(Schema(key_columns)) if key_columns else None
+
         self._segment_rows = int(self.options.get("segment_rows", DEFAULT_SEGMENT_ROWS))
         self._bloom_bits = int(self.options.get("bloom_bits_per_key", DEFAULT_BLOOM_BITS))
         self._layout_options = LayoutOptions(
             compression=self.options.get("compression", "auto"),
             row_group_rows=int(self.options.get("row_group_rows", DEFAULT_ROW_GROUP_ROWS.get(self.layout, 65_536))),
         )
+
         self._stats = SegmentStats()
         self._segments: list[SealedSegment] = []
         self._vector_files: dict[str, str | None] = {}
@@ -87,6 +90,7 @@ class Table(TableReads, TableWrites):
         self._closed = False
         self._active_scans = 0
         self._retired: list[tuple[SealedSegment, list[str]]] = []
+
         try:
             for item in entry.get("segments", []):
                 segment = SealedSegment.open(
@@ -180,7 +184,7 @@ class Table(TableReads, TableWrites):
             return out
 
     def segments(self) -> list[dict[str, Any]]:
-        """One description per sealed segment: file, rows, key range, Bloom filter size."""
+        """Return one description per sealed segment: file, rows, key range, Bloom filter size."""
         with self._db._lock:
             self._check_open()
             return [segment.describe() for segment in self._segments]

@@ -1,11 +1,12 @@
 """Changing a table: logged inserts, updates, deletes, bulk loads, sealing and
 compaction, and their replay during recovery (a mixin of ``Table``).
 
-Every change follows the same steps: validate (nothing is touched if the
-input is bad), append the log record, apply the change with the record's
-LSN stamped on the pages it dirties, and register how to undo it in the
-transaction. The ``_replay_*`` methods apply committed log records during
-recovery, without logging and without checks.
+Every change follows the same steps. It validates the input first, and
+nothing is touched if the input is bad. It then appends the log record,
+applies the change with the record's LSN stamped on the pages it dirties,
+and registers how to undo it in the transaction. The ``_replay_*`` methods
+apply committed log records during recovery, without logging and without
+checks.
 """
 
 from __future__ import annotations
@@ -143,11 +144,11 @@ class TableWrites:
         ``rows`` is an iterable of dicts or tuples, or a dict mapping column
         names to equally long arrays (numpy arrays, masked arrays or lists).
         Arrays take the batch form that ``scan_batches`` yields, so its
-        batches insert unchanged: an integer array for a ``decimal(p,s)``
-        column holds the values times ``10**s`` (a float array or a list of
-        Decimals holds the values themselves). Large inputs are written
-        straight into new sealed segments, which the log records by file
-        name rather than row by row.
+        batches insert unchanged. An integer array for a ``decimal(p,s)``
+        column contains the values times ``10**s``, but a float array or a
+        list of Decimals contains the values themselves. Large inputs are
+        written straight into new sealed segments, which the log records by
+        file name rather than row by row.
 
         Example:
             >>> orders.insert_many({"id": np.arange(3), "total": np.array([1.5, 2.0, 0.25])})  # doctest: +SKIP
@@ -302,7 +303,7 @@ class TableWrites:
         return keys
 
     def _stored_keys_match(self, segment: SealedSegment, keys: list[np.ndarray], stats: SegmentStats) -> np.ndarray:
-        """Which of ``keys`` (columns of key values) a segment holds in a live row."""
+        """Return a mask over ``keys`` (columns of key values), True where a live row of ``segment`` has the key."""
         parts: list[list[np.ndarray]] = [[] for _ in keys]
         for first_row, columns in segment.scan(list(self._key_indexes), None, stats):
             live = segment.live_mask(first_row, len(columns[0].values))
@@ -410,7 +411,7 @@ class TableWrites:
         ranges. The log records the switch only after the new files are
         synced; the old files are removed after the next checkpoint.
 
-        NOTE: compaction holds every live row of the table in memory at once.
+        NOTE: compaction keeps every live row of the table in memory at once.
 
         Returns ``{"rows": live rows, "segments_before": n, "segments_after": m}``.
 

@@ -255,12 +255,14 @@ def write_markdown(path: str, entries: list[Entry], meta: dict[str, Any]) -> Non
     machine = meta.get("machine", {})
     if machine:
         lines.append("Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
+
     lines.append("")
     lines.append(
         "Medians over the timed runs. `vs sqlite` and `vs duckdb` are speed ratios measured in "
         "this run: the baseline's median time divided by this entry's (2.00x is twice as fast). "
         "Counters (pages read, skips) are per timed run."
     )
+
     for suite in sorted({e.suite for e in entries}):
         lines += ["", f"## {suite.upper()} summary", ""]
         lines.append(
@@ -271,10 +273,12 @@ def write_markdown(path: str, entries: list[Entry], meta: dict[str, Any]) -> Non
         lines += _markdown_table(*summary_rows(entries, suite))
         lines += ["", f"## {suite.upper()}", ""]
         lines += _markdown_table(*table_rows(entries, suite))
+
     notes = [e for e in entries if e.extra.get("note")]
     if notes:
         lines += ["", "## Notes", ""]
         for e in notes:
             lines.append(f"- {e.suite} {e.query} {e.label}: {e.extra['note']}")
+
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")

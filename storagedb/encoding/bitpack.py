@@ -186,8 +186,8 @@ def take_uints(data: memoryview | bytes, count: int, width: int, indexes: np.nda
     """Unpack only the values at ``indexes`` (each in ``0..count-1``) into a new uint64 array.
 
     Each value is read from the 8 bytes that start at its first bit, so the
-    cost follows ``len(indexes)``, not ``count``; widths above 56 bits (which
-    a shifted 8-byte word cannot hold) unpack everything instead.
+    cost follows ``len(indexes)``, not ``count``. Widths above 56 bits, which
+    a shifted 8-byte word cannot hold, unpack everything instead.
 
     Raises:
         CorruptChunkError: as :func:`unpack_uints`.

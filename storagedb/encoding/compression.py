@@ -105,9 +105,9 @@ def _decompress_zstd(data: memoryview, size: int) -> bytes:
         raise CorruptChunkError(f"zstd payload does not decompress: {exc}") from None
 
 
-#: An lz4 block expands at most 255 times (a sequence can copy at most 255
-#: bytes per length byte); a larger claim is damage, rejected before the
-#: output is allocated.
+#: An lz4 block expands at most 255 times, because a sequence can copy at
+#: most 255 bytes per length byte. A larger claimed size means the payload is
+#: damaged, so it is rejected before the output is allocated.
 LZ4_MAX_EXPANSION = 255
 
 

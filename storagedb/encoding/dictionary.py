@@ -285,7 +285,7 @@ def decode_parts(view: memoryview, count: int, kind: Kind, code_encoding: str) -
 
 
 def take_parts(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> Dictionary:
-    """The entries and the codes at ``indexes`` of a dictionary payload with bit-packed codes.
+    """Decode the entries and the codes at ``indexes`` of a dictionary payload with bit-packed codes.
 
     Raises:
         CorruptChunkError: as :func:`decode_parts`, for the codes it reads.

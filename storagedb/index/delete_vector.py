@@ -3,7 +3,7 @@
 A sealed segment never changes, so deleting or updating one of its rows sets
 the row's bit in the segment's delete vector instead. The vector lives in
 memory while the database is open and is written to a new file of its own
-at a checkpoint; the catalog then switches to the new file and the old one
+at a checkpoint. The catalog then switches to the new file, and the old one
 is removed. A file is never edited in place, so a crash leaves the old
 vector or the new one.
 

@@ -6,9 +6,9 @@ between a zone's minimum and maximum, a scan skips the zone without reading
 its pages.
 
 NaN never enters the minimum or maximum (it is unordered), but the NaN flag
-records that the zone holds one, because ``x != 3`` and ``NOT (x = 3)`` are
-true for NaN. A zone whose values are all NULL or NaN has no minimum or
-maximum (``has_value`` is False).
+records that the zone contains one, because ``x != 3`` and ``NOT (x = 3)``
+are true for NaN. A zone whose values are all NULL or NaN has no minimum
+or maximum (``has_value`` is False).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class ZoneMap:
         return low, high, int(self.null_count[index]), rows, bool(self.has_nan[index])
 
     def overall(self) -> tuple:
-        """The same statistics over all zones together."""
+        """Return the statistics of :meth:`zone` over all zones together."""
         rows = int(self.bounds[-1] - self.bounds[0]) if len(self.bounds) else 0
         valid = np.flatnonzero(self.has_value)
         if len(valid):

@@ -43,7 +43,7 @@ class LayoutOptions:
 
 @dataclass
 class WrittenLayout:
-    """What a layout writer reports back to the segment."""
+    """Result that a layout writer returns to the segment."""
 
     info: dict[str, Any]
     zone_bounds: np.ndarray

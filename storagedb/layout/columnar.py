@@ -65,7 +65,7 @@ _FORCED = {"dictionary", "rle", "bitpack", "delta", "for"}
 
 
 def encoding_kind(column) -> str:
-    """The ``storagedb.encoding`` kind of a column's storage form."""
+    """Return the ``storagedb.encoding`` kind of a column's storage form."""
     base = column.type.base
     if base == "bool":
         return "uint8"
@@ -227,7 +227,7 @@ def _estimated_bytes(data: AnyColumn) -> int:
 
 
 def _value_at(data: AnyColumn, position: int):
-    """One storage-form value of a decoded chunk, or None when NULL."""
+    """Return one storage-form value of a decoded chunk, or None when NULL."""
     if data.nulls is not None and data.nulls[position]:
         return None
     if isinstance(data, DictionaryColumn):
@@ -273,7 +273,7 @@ class LazyGroup:
         return view
 
     def column(self, column: int, raw: bool = False) -> AnyColumn:
-        """Every row of one column (dictionary and run-length chunks stay encoded when ``raw``)."""
+        """Decode every row of one column (dictionary and run-length chunks stay encoded when ``raw``)."""
         key = (column, raw)
         data = self._decoded.get(key)
         if data is None:
@@ -285,7 +285,7 @@ class LazyGroup:
         """Nothing to release: chunks are copied out of the pool when read."""
 
     def take(self, column: int, positions: np.ndarray, raw: bool = False) -> AnyColumn:
-        """One column at the given row positions of the group.
+        """Read one column at the given row positions of the group.
 
         Above a quarter of the group's rows, decoding the whole chunk once
         and indexing it costs less than unpacking values one by one.
@@ -374,12 +374,14 @@ class ColumnarLayoutReader:
     @classmethod
     def open(cls, pool, file_id, schema, codec, info, rows) -> "ColumnarLayoutReader":
         path = pool.file(file_id).path
+
         try:
             group_rows = int(info["row_group_rows"])
             groups = int(info["groups"])
             ref = RunRef.from_json(info["directory"], path)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptionError(f"{path}: columnar segment descriptor is invalid ({exc})") from None
+
         # Checked before anything is sized by ``rows``: a damaged count must
         # not make the reader allocate zone bounds for it.
         consistent = (rows == 0 and groups == 0) or (
@@ -389,15 +391,17 @@ class ColumnarLayoutReader:
             raise CorruptionError(
                 f"{path}: columnar segment declares {rows} rows in {groups} groups of {group_rows} rows"
             )
+
         arrays = unpack_arrays(read_run(pool, file_id, ref), path)
         columns = len(schema.columns)
         if len(arrays) != 5:
-            raise CorruptionError(f"{path}: chunk directory holds {len(arrays)} arrays, expected 5")
+            raise CorruptionError(f"{path}: chunk directory has {len(arrays)} arrays, expected 5")
         shaped = []
         for values, _nulls in arrays[:4]:
             if len(values) != columns * groups:
                 raise CorruptionError(f"{path}: chunk directory has {len(values)} entries, expected {columns * groups}")
             shaped.append(np.asarray(values, dtype=np.int64).reshape(columns, groups))
+
         first_page, pages, lengths, raw = shaped
         page_count = pool.file(file_id).page_count
         capacity = pool.page_size - 24
@@ -405,6 +409,7 @@ class ColumnarLayoutReader:
             pages != np.maximum(1, -(-lengths // capacity))
         ):
             raise CorruptionError(f"{path}: chunk directory points outside the file or has inconsistent sizes")
+
         encodings = arrays[4][0].tolist()
         if len(encodings) != columns:
             raise CorruptionError(f"{path}: chunk directory names {len(encodings)} encodings for {columns} columns")
@@ -445,9 +450,10 @@ class ColumnarLayoutReader:
         return self._pages_array.sum(axis=0)
 
     def _decoded(self, column: int, group: int, raw: bool = True) -> tuple[AnyColumn, int]:
-        """A decoded chunk for point access, from the cache when possible; also the pages read.
+        """Return a decoded chunk for point access and the number of pages read for it.
 
-        Dictionary and run-length chunks stay in their compact forms.
+        The chunk comes from the cache when possible, and then no pages are
+        read. Dictionary and run-length chunks stay in their compact forms.
         """
         cache = self.cache
         key = (self.path, column, group, raw)

@@ -6,10 +6,10 @@ counters in :class:`PoolStats` are the truth about I/O.
 Frames are slices of one buffer allocated when the pool is created: an
 anonymous ``mmap``, whose pages the operating system zero-fills on first
 touch, so a large pool costs nothing until it is used. The pool keeps one
-``memoryview`` per frame (made when the frame is first used) and a 2-D numpy
-view of all frames (:attr:`BufferPool.frames`), so the layers above can read
-a frame with ``np.frombuffer`` or gather many frames with one fancy index,
-without copying page by page. The buffer is never resized.
+``memoryview`` per frame, made when the frame is first used, and a 2-D numpy
+view of all frames (:attr:`BufferPool.frames`). The layers above can
+therefore read a frame with ``np.frombuffer`` or gather many frames with one
+fancy index, without copying page by page. The buffer is never resized.
 
 Pages are used through guards that pin on entry and unpin on exit::
 
@@ -324,15 +324,15 @@ class BufferPool:
     # -- guards ----------------------------------------------------------
 
     def read_page(self, file_id: int, page_no: int) -> PageGuard:
-        """A guard that pins the page for reading."""
+        """Return a guard that pins the page for reading."""
         return PageGuard(self, file_id, page_no, False)
 
     def write_page(self, file_id: int, page_no: int) -> PageGuard:
-        """A guard that pins the page and marks it dirty on exit."""
+        """Return a guard that pins the page and marks it dirty on exit."""
         return PageGuard(self, file_id, page_no, True)
 
     def new_page(self, file_id: int, page_type: int) -> NewPageGuard:
-        """A guard over a newly allocated, zeroed page of ``page_type``.
+        """Return a guard over a newly allocated, zeroed page of ``page_type``.
 
         A page from the file's free list is reused before the file grows.
         """
@@ -418,10 +418,10 @@ class BufferPool:
         """Append whole page images to a file, bypassing the cache.
 
         ``images`` is a C-contiguous uint8 array of shape (n, page_size)
-        whose common headers the caller has filled (page type, LSN); the
-        page numbers and checksums are stamped here. Used by bulk writers
+        whose common headers (page type, LSN) the caller has filled. The
+        page numbers and checksums are stamped here. Bulk writers use this
         so that a large load does not push every cached page out. Returns
-        the first page number; the pages are ``first .. first + n - 1``.
+        the first page number, so the pages are ``first .. first + n - 1``.
         """
         count = images.shape[0]
         if images.shape[1:] != (self.page_size,) or images.dtype != np.uint8 or not images.flags.c_contiguous:
@@ -483,7 +483,7 @@ class BufferPool:
         return sum(1 for pins in self._pins if pins)
 
     def view(self, frame: int) -> memoryview:
-        """The memoryview of a frame the caller has pinned."""
+        """Return the memoryview of a frame that the caller has pinned."""
         return self._views[frame]
 
     # -- internals (called with the latch held) ----------------------------

@@ -1,7 +1,7 @@
 """The operating-system calls every storagedb file write goes through.
 
 Paged files, the write-ahead log and the catalog write, sync and rename
-through these functions, so that tests can make the operating system fail
+through these functions. Tests can therefore make the operating system fail
 at chosen points with :class:`FaultInjector`: an fsync that reports an I/O
 error, a short write, or a full disk. Nothing else is faked: the calls that
 are not failed reach the real file system.

@@ -1,7 +1,7 @@
 """Records of any size on slotted pages, with overflow chains for large ones.
 
 A record that fits in an empty slotted page is stored inline. A larger one is
-written to a chain of overflow pages, and its slot holds a 12-byte stub
+written to a chain of overflow pages, and its slot contains a 12-byte stub
 (flagged in the slot's length field) pointing at the chain.
 
 Overflow stub (12 bytes = 8 + 4):
@@ -64,7 +64,7 @@ MAX_RECORD_SIZE = 1 << 30
 
 
 def chain_capacity(page_size: int) -> int:
-    """Record bytes one overflow page holds (4,064 for 4 KiB pages)."""
+    """Return the record bytes that one overflow page can store (4,064 for 4 KiB pages)."""
     return page_size - _DATA_START
 
 
@@ -133,7 +133,7 @@ def read_chain(pool: BufferPool, file_id: int, stub: bytes | memoryview) -> byte
             expected = min(capacity, size - position)
             if piece != expected:
                 raise CorruptPageError(
-                    f"{path}: overflow page {page_no} holds {piece} bytes, expected {expected}",
+                    f"{path}: overflow page {page_no} has {piece} bytes of the record, expected {expected}",
                     path=path,
                     page_no=page_no,
                 )

@@ -19,7 +19,7 @@ OFFSET  SIZE  FIELD       MEANING
 ======  ====  ==========  ===================================================
 
 The checksum is computed when a page is written to disk and checked when it
-is read back; pages in buffer-pool frames do not keep it current. The
+is read back, so pages in buffer-pool frames do not keep it current. The
 checksum sits first so that one contiguous slice covers everything it
 protects.
 """

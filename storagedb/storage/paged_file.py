@@ -1,6 +1,6 @@
 """A file as an array of fixed-size pages, with a header page and a free list.
 
-Page 0 is the file header. After the common page header it holds
+Page 0 is the file header. After the common page header it contains
 (64 bytes in all = 24 + 8 + 2 + 2 + 4 + 4 + 4 + 4 + 4 + 8):
 
 ======  ====  ==============  ==============================================
@@ -86,9 +86,9 @@ class FileHeader(NamedTuple):
 class PagedFile:
     """One open file of pages.
 
-    Use :meth:`create` or :meth:`open`; the header fields are kept in memory
-    and written back by :meth:`write_header` (the buffer pool does so when
-    it flushes the file).
+    Use :meth:`create` or :meth:`open`. The header fields are kept in memory
+    and written back by :meth:`write_header`, which the buffer pool calls
+    when it flushes the file.
     """
 
     def __init__(self, path: str, fd: int, header: FileHeader, *, readonly: bool) -> None:
@@ -145,7 +145,7 @@ class PagedFile:
             NotAStorageDBFileError: the magic number is wrong.
             FileFormatError: unsupported format version, or a page size or
                 file kind other than the one asked for.
-            TruncatedFileError: the file is shorter than its header says.
+            TruncatedFileError: the file is shorter than its header declares.
             CorruptPageError: the header page fails its checksum.
         """
         path = os.fspath(path)
@@ -210,7 +210,7 @@ class PagedFile:
     def write_pages(self, first_page_no: int, images: memoryview, count: int) -> None:
         """Write ``count`` consecutive page images with one system call.
 
-        ``images`` holds the pages back to back; each is stamped first.
+        ``images`` contains the pages back to back, and each is stamped first.
         """
         if self.readonly:
             raise StorageIOError(f"{self.path}: opened read-only, cannot write pages")
@@ -311,6 +311,7 @@ def _read_file_header(fd: int, path: str) -> FileHeader:
         raise NotAStorageDBFileError(
             f"{path}: not a storagedb file (magic {found!r} at offset {PAGE_HEADER_SIZE}, expected {MAGIC!r})"
         )
+
     if len(head) < FILE_HEADER_SIZE:
         raise TruncatedFileError(f"{path}: file is truncated ({len(head)} bytes, shorter than its header)")
     header = FileHeader(*FILE_HEADER.unpack_from(head, PAGE_HEADER_SIZE))
@@ -319,18 +320,21 @@ def _read_file_header(fd: int, path: str) -> FileHeader:
             f"{path}: format version {header.format_version} is not supported "
             f"(this storagedb reads version {FORMAT_VERSION})"
         )
+
     try:
         validate_page_size(header.page_size)
     except ValueError:
         raise CorruptPageError(
             f"{path}: header page is corrupt: page size {header.page_size} is invalid", path=path, page_no=0
         ) from None
+
     page = os.pread(fd, header.page_size, 0)
     if len(page) != header.page_size:
         raise TruncatedFileError(
             f"{path}: file is truncated ({len(page)} bytes, its header page needs {header.page_size})"
         )
     verify_page(memoryview(page), 0, path)
+
     if header.page_count < 1 or header.free_head >= header.page_count or header.root_page >= header.page_count:
         raise CorruptPageError(
             f"{path}: header page is corrupt: page_count={header.page_count}, "

@@ -1,9 +1,9 @@
 """Page replacement policies for the buffer pool: LRU-K and Clock.
 
-A replacer tracks frames, not pages. The buffer pool tells it about every
-access (:meth:`record_access`), whether a frame may be evicted
-(:meth:`set_evictable`: only frames with a pin count of 0 are), and asks it
-for a victim (:meth:`evict`). :meth:`pin` is ``record_access`` plus
+A replacer tracks frames, not pages. The buffer pool reports every access
+to it (:meth:`record_access`), marks whether a frame may be evicted
+(:meth:`set_evictable`, only for frames with a pin count of 0), and
+requests a victim (:meth:`evict`). :meth:`pin` is ``record_access`` plus
 ``set_evictable(frame, False)`` in one call, for the pool's hot path. Invariant: ``evict`` never returns a frame
 whose last ``set_evictable`` call said False, so a pinned page is never
 evicted.
@@ -54,9 +54,9 @@ class LRUKReplacer:
     frames with fewer than K accesses and the K-th most recent access
     otherwise, so the smallest entry is the victim. A frame's key can only
     change while it is pinned (accesses happen at pin time), so each
-    ``set_evictable(frame, True)`` pushes one entry; an entry is live only
-    while it equals ``_entry[frame]`` and the frame is evictable, and stale
-    ones are dropped when popped. Plain ints compare several times faster
+    ``set_evictable(frame, True)`` pushes one entry. An entry is live only
+    while it equals ``_entry[frame]`` and the frame is evictable. Stale
+    entries are dropped when popped. Plain ints compare several times faster
     than tuples, which matters on the pool's hit path.
     """
 
@@ -171,10 +171,10 @@ class LRUKReplacer:
 class ClockReplacer:
     """The Clock (second chance) policy.
 
-    Each access sets the frame's reference bit. The hand sweeps the frames;
-    an evictable frame with its bit set gets the bit cleared and is passed
-    over once, one with the bit clear is the victim. Two full sweeps find a
-    victim if any frame is evictable.
+    Each access sets the frame's reference bit. The hand sweeps the frames.
+    An evictable frame with its bit set gets the bit cleared and is passed
+    over once, and the first one with the bit clear is the victim. Two full
+    sweeps find a victim if any frame is evictable.
     """
 
     def __init__(self, num_frames: int) -> None:

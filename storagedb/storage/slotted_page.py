@@ -1,7 +1,7 @@
 """Slotted pages: variable-length records addressed by slot number.
 
-A slotted page starts with the common page header, then the slotted header;
-the slot array grows from the front and record bytes grow from the back::
+A slotted page starts with the common page header, then the slotted header.
+The slot array grows from the front, and record bytes grow from the back::
 
     0              24               40
     +--------------+----------------+--------+--------+-----+----------+
@@ -178,7 +178,7 @@ def slot_entry(page: memoryview, slot: int) -> tuple[int, int, bool]:
 
 
 def read(page: memoryview, slot: int) -> memoryview:
-    """The bytes of a live record (an overflow stub's own bytes if flagged)."""
+    """Return the bytes of a live record (an overflow stub's own bytes if flagged)."""
     offset, size, _overflow = slot_entry(page, slot)
     return page[offset : offset + size]
 
@@ -253,7 +253,7 @@ def live_slots(page: memoryview) -> Iterator[tuple[int, int, int, bool]]:
 
 
 def slot_array(page: memoryview) -> np.ndarray:
-    """The slot array as a (slot_count, 2) uint16 array of (offset, length) (no copy)."""
+    """Return the slot array as a (slot_count, 2) uint16 array of (offset, length) pairs, without a copy."""
     slots = _SLOT_COUNT.unpack_from(page, PAGE_HEADER_SIZE)[0]
     return np.frombuffer(page, dtype="<u2", count=2 * slots, offset=SLOT_ARRAY_START).reshape(slots, 2)
 
@@ -263,6 +263,7 @@ def check_page(page: memoryview) -> list[str]:
     problems = []
     page_size = len(page)
     slots, free_start, free_end, dead, live, _flags = _H.unpack_from(page, PAGE_HEADER_SIZE)
+
     if free_start != SLOT_ARRAY_START + SLOT_SIZE * slots:
         problems.append(f"free_start {free_start} does not match {slots} slots")
     if SLOT_ARRAY_START + SLOT_SIZE * slots > page_size:
@@ -271,6 +272,7 @@ def check_page(page: memoryview) -> list[str]:
     if not free_start <= free_end <= page_size:
         problems.append(f"free space bounds are inverted (start {free_start}, end {free_end})")
         return problems
+
     entries = slot_array(page)
     used = 0
     extents = []
@@ -283,13 +285,16 @@ def check_page(page: memoryview) -> list[str]:
             continue
         used += size
         extents.append((offset, offset + size, slot))
+
     live_found = sum(1 for offset, _ in entries.tolist() if offset)
     if live_found != live:
         problems.append(f"live_count is {live} but {live_found} slots are live")
+
     extents.sort()
     for (start_a, end_a, slot_a), (start_b, _end_b, slot_b) in zip(extents, extents[1:]):
         if end_a > start_b:
             problems.append(f"records of slots {slot_a} and {slot_b} overlap")
+
     if not problems and used + dead != page_size - free_end:
         problems.append(
             f"record area accounting is off: {used} live + {dead} dead bytes, area is {page_size - free_end} bytes"

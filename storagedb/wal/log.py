@@ -3,7 +3,7 @@
 Every change to a table (row inserts, updates and deletes) and to the
 catalog (tables created or dropped, segments added, sealed or replaced) is
 appended here, with the id of its transaction, before the change can reach
-a data file; a COMMIT record ends a transaction. A checkpoint folds
+a data file. A COMMIT record ends a transaction. A checkpoint folds
 everything into the catalog and the segment files and starts a new
 *generation* of the log, overwriting the same preallocated file.
 
@@ -104,7 +104,7 @@ LOG_HEADER_SIZE = 36  # 8 + 4 + 4 + 8 + 8 + 4
 RECORD_HEADER = struct.Struct("<IBBHIIQQQ")
 RECORD_HEADER_SIZE = 40  # 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 8
 _AFTER_CHECKSUM = struct.Struct("<BBHIIQQQ")
-#: A record holds one row (at most 1 GiB) or one catalog change.
+#: A record contains one row (at most 1 GiB) or one catalog change.
 MAX_PAYLOAD = (1 << 30) + (1 << 16)
 #: The log file grows in steps of this many zero bytes, written ahead of
 #: time because overwriting allocated blocks syncs faster than appending.
@@ -136,7 +136,7 @@ class LogRecord(NamedTuple):
 
 @dataclass
 class ReadResult:
-    """What reading a log found: its records and whether a torn tail was cut."""
+    """Result of reading a log: its records, its end LSN and the bytes of a torn tail that was cut (0 if none)."""
 
     records: list[LogRecord]
     end_lsn: int
@@ -271,7 +271,10 @@ class WriteAheadLog:
         return ReadResult(records, end_lsn, torn)
 
     def _durable_record_after(self, reader: "_Window", bad_offset: int) -> tuple[int, int] | None:
-        """A valid record past ``bad_offset`` whose ``synced_lsn`` covers the bad one, if any."""
+        """Find a valid record past ``bad_offset`` whose ``synced_lsn`` covers the bad one.
+
+        Returns that record's ``(lsn, synced_lsn)``, or None if there is no such record.
+        """
         bad_lsn = self.start_lsn + bad_offset
         for window_start, window in reader.windows(bad_offset + 8):
             words = np.frombuffer(window, dtype="<u8", count=len(window) // 8)
@@ -464,9 +467,9 @@ class _Window:
     """Reads a region of a file through one bounded buffer.
 
     Recovery reads the log front to back, so it keeps one window of about
-    8 MiB instead of the whole file: a log of any size (or a damaged one
-    that claims to be huge) costs no more memory than that, plus one
-    record's payload.
+    8 MiB instead of the whole file. A log of any size, or a damaged one
+    that claims to be huge, therefore costs no more memory than that, plus
+    one record's payload.
     """
 
     WINDOW_BYTES = 8 << 20

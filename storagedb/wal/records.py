@@ -44,7 +44,7 @@ __all__ = [
 _TABLE = struct.Struct("<I")
 _UPDATE = struct.Struct("<II")
 _SEALED = struct.Struct("<IQQ")
-#: A catalog change holds one table's definition and file names.
+#: A catalog change contains one table's definition and file names.
 MAX_CATALOG_PAYLOAD = 16 << 20
 
 

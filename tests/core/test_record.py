@@ -140,7 +140,7 @@ def test_vectorised_decode_matches_rows(table, data):
                 assert same(got, expected[index])
 
 
-def test_key_of_reads_fixed_key_columns_out_of_order():
+def test_key_of_reordered_key_columns():
     schema = Schema.build(
         [("name", "text"), ("b", "int32"), ("a", "int64"), ("when", "date")], primary_key=["a", "b"]
     )
@@ -155,7 +155,7 @@ def test_key_of_text_key():
     assert codec.key_of(codec.encode(("héllo", 1)), 0) == ("héllo",)
 
 
-def test_fixed_part_size_is_bitmap_plus_widths_plus_var_ends():
+def test_fixed_part_size_and_offsets():
     schema = Schema.build([("a", "int64"), ("b", "text"), ("c", "int32"), ("d", "blob"), ("e", "bool")])
     codec = RecordCodec(schema)
     assert codec.fixed_size == 1 + 8 + 4 + 1 + 4 + 4

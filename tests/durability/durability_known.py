@@ -3,7 +3,7 @@
 * :func:`build_segment_database`: table ``t`` in one layout, with every
   kind of segment page. A bulk-loaded sealed segment has several row
   groups, NULLs and deleted rows (so a delete-vector file). A one-row
-  segment holds a row bigger than a page (an overflow chain under NSM).
+  segment contains a row bigger than a page (an overflow chain under NSM).
 * :func:`build_log_database`: a database whose process died without a
   checkpoint, so ``wal.log`` holds a record of every type: INSERT,
   DELETE_OPEN, UPDATE_OPEN, DELETE_SEALED, CREATE_TABLE, DROP_TABLE,

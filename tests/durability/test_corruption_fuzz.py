@@ -9,7 +9,7 @@ limit). Opening, scanning every table and looking up keys may then
   nothing),
 
 and nothing else: no hang, no crash, no MemoryError, no IndexError,
-KeyError, numpy ValueError or UnicodeDecodeError, no wrong answer.
+KeyError, numpy ValueError or UnicodeDecodeError, no wrong result.
 
 Two kinds of damage are applied:
 

@@ -48,10 +48,10 @@ def test_kill_during_concurrent_commits(tmp_path, synchronous, layout, seed):
 
 
 def _run_until(tmp_path, config: CrashConfig, iterations: int, seed: int, landed) -> object:
-    """Run crash loops with fresh seeds until ``landed(summary)``; at most four.
+    """Run crash loops with fresh seeds until ``landed(summary)``, at most four times.
 
     Whether a random kill falls inside a short operation depends on the
-    machine's speed, so one loop may miss it; every loop still checks the
+    machine's speed, so one loop may miss it. Every loop still checks the
     database after every kill.
     """
     for attempt in range(4):

@@ -170,7 +170,7 @@ def test_double_free_of_a_resident_page_raises(pool_and_file):
         pool.free_page(file_id, page_no)
 
 
-def test_log_flusher_runs_before_a_page_with_lsn_is_written(pool_and_file):
+def test_log_flusher_runs_before_page_write(pool_and_file):
     pool, file_id, _ = pool_and_file
     seen = []
     pool.log_flusher = seen.append
@@ -414,7 +414,7 @@ TestBufferPoolMachine.settings = settings(
 )
 
 
-def test_pin_pages_never_evicts_a_page_it_already_pinned(tmp_path):
+def test_pin_pages_never_evicts_own_pins(tmp_path):
     file = PagedFile.create(tmp_path / "mixed.sdb", FileKind.SCRATCH)
     pool = BufferPool(4)
     file_id = pool.register_file(file)

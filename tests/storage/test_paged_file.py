@@ -109,7 +109,7 @@ def test_flipped_header_byte_fails_checksum(tmp_path):
 
 
 @pytest.mark.parametrize("offset", [0, 4, 8, 16, 100, 4095])
-def test_flipped_byte_in_page_raises_corrupt_page_with_its_number(tmp_path, offset):
+def test_flipped_page_byte_fails_checksum(tmp_path, offset):
     path, numbers = make_file(tmp_path, pages=3)
     with open(path, "r+b") as handle:
         handle.seek(2 * 4096 + offset)
@@ -157,7 +157,7 @@ def test_page_written_at_wrong_offset_is_detected(tmp_path):
     file.close()
 
 
-def test_page_past_end_raises_and_file_does_not_grow(tmp_path):
+def test_read_page_out_of_range(tmp_path):
     path, _ = make_file(tmp_path, pages=2)
     file = PagedFile.open(path)
     pool = BufferPool(4)

@@ -19,7 +19,7 @@ def drain(replacer):
     return order
 
 
-def test_lru2_evicts_frames_with_one_access_first_by_first_access():
+def test_lru2_evicts_single_access_frames_first():
     replacer = LRUKReplacer(7, k=2)
     access_all(replacer, [1, 2, 3, 4, 5, 6, 1])
     for frame in range(1, 7):
@@ -175,7 +175,7 @@ def test_pool_lru2_keeps_hot_page_through_a_scan(tmp_path):
     file.close()
 
 
-def test_pool_plain_lru_loses_hot_page_to_a_scan(tmp_path):
+def test_pool_lru_scan_evicts_hot_page(tmp_path):
     file = PagedFile.create(tmp_path / "f", FileKind.SCRATCH)
     pool = BufferPool(4, replacer="lru")
     file_id = pool.register_file(file)

@@ -40,7 +40,7 @@ def test_insert_read_round_trip_and_slot_numbers_grow():
     assert slotted_page.check_page(page) == []
 
 
-def test_records_grow_from_the_back_and_slots_from_the_front():
+def test_insert_fills_page_from_both_ends():
     page = blank_page()
     slotted_page.insert(page, b"x" * 10)
     header = slotted_page.read_slotted_header(page)
@@ -107,7 +107,7 @@ def test_insert_compacts_when_only_dead_bytes_make_room():
     assert slotted_page.check_page(page) == []
 
 
-def test_update_in_place_when_smaller_and_moves_within_page_when_larger():
+def test_update_smaller_and_larger_record():
     page = blank_page()
     slotted_page.insert(page, b"hello world")
     assert slotted_page.update(page, 0, b"hi")
@@ -118,7 +118,7 @@ def test_update_in_place_when_smaller_and_moves_within_page_when_larger():
     assert slotted_page.check_page(page) == []
 
 
-def test_update_that_cannot_fit_returns_false_and_changes_nothing():
+def test_update_too_large_changes_nothing():
     page = blank_page()
     slotted_page.insert(page, b"a" * 2000)
     slotted_page.insert(page, b"b" * 2000)
@@ -174,7 +174,7 @@ def pool_file(tmp_path):
     file.close()
 
 
-def test_record_larger_than_a_page_goes_to_an_overflow_chain(pool_file):
+def test_large_record_uses_overflow_chain(pool_file):
     pool, file_id, page_no, file = pool_file
     big = bytes(range(256)) * 40  # 10,240 bytes: three overflow pages
     slot = overflow.insert_record(pool, file_id, page_no, big)
@@ -214,7 +214,7 @@ def test_overflow_chain_cut_short_is_reported(pool_file):
         overflow.read_record(pool, file_id, page_no, slot)
 
 
-def test_overflow_stub_with_huge_size_is_rejected_before_allocating(pool_file):
+def test_overflow_stub_huge_size_rejected(pool_file):
     pool, file_id, page_no, _ = pool_file
     with pytest.raises(CorruptPageError, match="above the"):
         overflow.read_chain(pool, file_id, STUB.pack(1 << 50, 2))

@@ -1,4 +1,4 @@
-"""Layouts seen through a table: what they read, skip, encode and answer."""
+"""Layouts seen through a table: what they read, skip, encode and return."""
 
 import datetime as dt
 import math
@@ -14,7 +14,7 @@ from storagedb import col
 LAYOUTS = ["nsm", "dsm", "pax"]
 
 
-def test_dsm_scan_of_one_column_reads_only_its_pages(tmp_path):
+def test_dsm_scan_reads_only_column_pages(tmp_path):
     path = tmp_path / "db"
     with storagedb.connect(path) as db:
         table = db.create_table(
@@ -86,7 +86,7 @@ PREDICATES = {
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("name", sorted(PREDICATES))
-def test_special_floats_and_null_in_zone_maps_and_predicates(tmp_path, layout, name):
+def test_predicates_on_special_floats_and_null(tmp_path, layout, name):
     with storagedb.connect(tmp_path / "db") as db:
         options = {} if layout == "nsm" else {"row_group_rows": 3}
         table = db.create_table("t", [("id", "int64", "not null"), ("x", "float64")], primary_key="id",
@@ -112,7 +112,7 @@ def test_negative_zero_and_positive_zero_stay_distinct(tmp_path, layout):
 
 
 @pytest.mark.parametrize("layout", ["dsm", "pax"])
-def test_row_count_multiple_of_row_group_has_no_empty_group(tmp_path, layout):
+def test_no_empty_trailing_row_group(tmp_path, layout):
     with storagedb.connect(tmp_path / "db") as db:
         table = db.create_table("t", [("id", "int64", "not null")], primary_key="id", layout=layout,
                                 row_group_rows=100)
@@ -211,7 +211,7 @@ def test_aggregate_matches_sqlite_on_seed_lineitem(tmp_path, layout, seeds_linei
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_absent_keys_on_sixteen_segments_read_no_data_page(tmp_path, layout):
+def test_absent_keys_rarely_read_data_pages(tmp_path, layout):
     with storagedb.connect(tmp_path / "db") as db:
         table = db.create_table("t", [("id", "int64", "not null"), ("v", "int64")], primary_key="id", layout=layout)
         rng = np.random.default_rng(11)

@@ -65,7 +65,7 @@ class DuckdbDatabase:
         return self.conn.execute("SELECT count(*) FROM flights").fetchone()[0]
 
     def keys(self) -> np.ndarray:
-        """Every (l_orderkey, l_linenumber) in key order, as an (n, 2) int64 array."""
+        """Return every (l_orderkey, l_linenumber) in key order, as an (n, 2) int64 array."""
         result = self.conn.execute(
             "SELECT l_orderkey, l_linenumber FROM lineitem ORDER BY l_orderkey, l_linenumber"
         ).fetchnumpy()

@@ -68,7 +68,9 @@ class SqliteDatabase:
         with open(csv_path, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             next(reader)
-            rows = ([None if v == "" else v for v in row] for row in reader) if empty_is_null else reader
+            rows = reader
+            if empty_is_null:
+                rows = ([None if v == "" else v for v in row] for row in reader)
             self.conn.execute("BEGIN")
             cursor = self.conn.executemany(statement, rows)
             self.conn.execute("COMMIT")
@@ -111,9 +113,14 @@ class SqliteDatabase:
         return row
 
     def prepare_row(self, row: tuple) -> Any:
-        return tuple(
-            float(v) if isinstance(v, Decimal) else v.isoformat() if hasattr(v, "isoformat") else v for v in row
-        )
+        prepared = []
+        for v in row:
+            if isinstance(v, Decimal):
+                v = float(v)
+            elif hasattr(v, "isoformat"):
+                v = v.isoformat()
+            prepared.append(v)
+        return tuple(prepared)
 
     def read_checksum(self, raw: Any) -> int:
         if raw is None:
