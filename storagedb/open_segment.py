@@ -73,8 +73,12 @@ class OpenSegment:
     def scan(self, wanted: Sequence[int]) -> Iterator[tuple[list[ColumnData], np.ndarray]]:
         return self.heap.scan(wanted)
 
+    def scan_where(self, tested, keep, wanted) -> Iterator[tuple[list[ColumnData], np.ndarray]]:
+        """Yield the live records that ``keep`` selects; see :meth:`OpenHeap.scan_where`."""
+        return self.heap.scan_where(tested, keep, wanted)
+
     def all_columns(self) -> tuple[list[ColumnData], int]:
-        """Every live row, as storage-form columns (for sealing)."""
+        """Return every live row as storage-form columns, and the row count (for sealing)."""
         wanted = list(range(self.codec.column_count))
         parts = list(self.heap.scan(wanted))
         if not parts:

@@ -21,7 +21,7 @@ class TableReads:
     # -- point reads -----------------------------------------------------
 
     def get(self, key: Any) -> dict[str, Any] | None:
-        """The row with primary key ``key`` as a dict, or None.
+        """Return the row with primary key ``key`` as a dict, or None if there is none.
 
         A composite key is a tuple in key-column order.
 
@@ -42,7 +42,7 @@ class TableReads:
         return {c.name: c.type.from_storage(v) for c, v in zip(self.schema.columns, values)}
 
     def _fetch(self, key: tuple) -> tuple | None:
-        """The storage-form values of the live row with ``key``, or None (counts a lookup)."""
+        """Return the storage-form values of the live row with ``key``, or None, and count a lookup."""
         stats = self._stats
         stats.lookups += 1
         if self._open is not None:
@@ -59,7 +59,7 @@ class TableReads:
         return None
 
     def _locate(self, key: tuple, count: bool) -> tuple[SealedSegment | None, int] | None:
-        """Where the live row with ``key`` is: (None, record id) or (segment, row id)."""
+        """Find the live row with ``key`` and return (None, record id), (segment, row id) or None."""
         stats = self._stats
         if count:
             stats.lookups += 1
@@ -185,13 +185,30 @@ class TableReads:
                 selected = self._select(columns, count, mask, bound, needed, positions, keep_encoded)
                 if selected is not None:
                     yield selected
+        if bound is not None:
+            yield from self._scan_open_where(bound, [needed[p] for p in positions])
+            return
         with self._db._lock:
             self._check_open()
             open_batches = list(self._open.scan(needed)) if self._open is not None else []
         for columns, rids in open_batches:
-            selected = self._select(columns, len(rids), None, bound, needed, positions)
+            selected = self._select(columns, len(rids), None, None, needed, positions)
             if selected is not None:
                 yield selected
+
+    def _scan_open_where(self, bound, wanted: list[int]) -> Iterator[list[Any]]:
+        """Filter the open segment on the predicate's columns, then decode ``wanted`` at the matches."""
+        names = sorted(bound.columns)
+        tested = [self.schema.index_of(name) for name in names]
+
+        def keep(columns: list[ColumnData], count: int) -> np.ndarray:
+            return bound.evaluate(dict(zip(names, columns)), count)
+
+        with self._db._lock:
+            self._check_open()
+            batches = list(self._open.scan_where(tested, keep, wanted)) if self._open is not None else []
+        for columns, _rids in batches:
+            yield [plain(column) for column in columns]
 
     def _scan_lazy(self, segment, zone_filter, bound, wanted, keep_encoded) -> Iterator[list[Any]]:
         """Filter a segment one conjunct at a time (late materialisation).

@@ -181,6 +181,36 @@ def decode(view: memoryview, count: int, kind: Kind) -> np.ndarray:
     return object_array(items)
 
 
+def take_variable(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> np.ndarray:
+    """Decode only the variable-width values at ``indexes`` of a plain payload of ``count`` values.
+
+    The offsets are checked as :func:`decode` checks them, and each selected
+    text value must be valid UTF-8 on its own.
+
+    Raises:
+        CorruptChunkError: the offsets are inconsistent or a selected text
+            value is not valid UTF-8.
+    """
+    reader = PayloadReader(view, f"plain {kind.name} payload")
+    ends = np.frombuffer(reader.take(OFFSET_DTYPE.itemsize * count, "end offsets"), dtype=OFFSET_DTYPE)
+    ends = ends.astype(np.int64)
+    data = reader.take_rest()
+    starts = _check_offsets(ends, len(data), kind)
+    picked = np.asarray(indexes, dtype=np.int64)
+    pairs = zip(starts[picked].tolist(), ends[picked].tolist())
+    if kind.name != "text":
+        return object_array([bytes(data[start:end]) for start, end in pairs])
+    items = []
+    for index, (start, end) in zip(picked.tolist(), pairs):
+        try:
+            items.append(str(data[start:end], "utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CorruptChunkError(
+                f"plain text payload: value {index} is not valid UTF-8 (byte {start + exc.start} of the data)"
+            ) from None
+    return object_array(items)
+
+
 def object_array(items: list) -> np.ndarray:
     """Return a 1-D object array holding ``items`` (str or bytes) as elements."""
     out = np.empty(len(items), dtype=object)

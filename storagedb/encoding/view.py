@@ -156,9 +156,9 @@ class ChunkView:
     def take(self, positions) -> np.ndarray:
         """Return the values at row ``positions`` (0, ``""`` or ``b""`` at NULLs).
 
-        Plain fixed-width, frame-of-reference, bit-packed and dictionary
-        chunks with bit-packed codes unpack only those values; other
-        encodings decode the whole chunk and index it.
+        Plain, frame-of-reference, bit-packed and dictionary chunks with
+        bit-packed codes decode only those values; other encodings decode
+        the whole chunk and index it.
 
         Raises:
             InvalidInputError: a position is not an integer in ``0..row_count-1``.
@@ -177,7 +177,11 @@ class ChunkView:
                 parts = dictionary.take_parts(view, self.value_count, self._kind, indexes)
                 dense = parts.entries[parts.codes]
             return self._place(dense, present)
-        if encoding != "plain" or self._kind.is_variable:
+        if encoding == "plain" and self._kind.is_variable:
+            indexes, present = self._value_indexes(rows)
+            dense = plain.take_variable(self._payload_view(), self.value_count, self._kind, indexes)
+            return self._place(dense, present)
+        if encoding != "plain":
             return self.values()[rows]
 
         stored = self._plain_fixed_values()

@@ -5,8 +5,8 @@ Two structures live here:
 * **sealed NSM data** (:func:`build_pages`, :class:`NsmReader`): the records
   of an immutable segment, sorted by primary key when the table has one,
   packed onto consecutive slotted pages that are written in bulk. Slot ``k``
-  of data page ``p`` holds row ``page_first_row[p] + k``, so a row id maps to
-  its page with one binary search over ``page_first_row``.
+  of data page ``p`` contains row ``page_first_row[p] + k``, so a row id
+  maps to its page with one binary search over ``page_first_row``.
 * **the open segment** (:class:`OpenHeap`): slotted pages in a scratch file
   that take inserts, updates and deletes; a row lives at a record id
   ``(page_no << 16) | slot``.
@@ -18,7 +18,7 @@ then decodes each requested column of every record at once.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -53,10 +53,11 @@ def build_pages(
 
     ``data`` and ``offsets`` come from :meth:`RecordCodec.encode_columns`.
     Records too large for a page become overflow stubs whose chains follow
-    the data pages; ``first_page_no`` is the page number the first image
-    will get, which the stubs need. Returns ``(images, page_first_row)``:
-    the images of data pages then overflow pages, and for each data page the
-    index of its first row, plus the row count at the end.
+    the data pages. ``first_page_no`` is the page number that the first
+    image will get, which the stubs need to point at their chains.
+    Returns ``(images, page_first_row)``: the images of data pages then
+    overflow pages, and for each data page the index of its first row, plus
+    the row count at the end.
     """
     count = len(offsets) - 1
     lengths = np.diff(offsets)
@@ -141,7 +142,7 @@ def build_pages(
 
 
 class RecordLocations(NamedTuple):
-    """Where the live records of some pinned pages are, in page then slot order."""
+    """Positions of the live records of some pinned pages, in page then slot order."""
 
     positions: np.ndarray  # offset of each record in the flattened frame buffer
     lengths: np.ndarray  # bytes of each record (the stub's bytes if spilled)
@@ -346,7 +347,7 @@ def _raise_bad_page(pool, file_id, page_nos, page_types, slot_counts, expected_r
             )
         if expected_rows is not None and slot_counts[index] != expected_rows[index]:
             raise CorruptPageError(
-                f"{path}: page {page_no} holds {int(slot_counts[index])} slots, expected {int(expected_rows[index])}",
+                f"{path}: page {page_no} has {int(slot_counts[index])} slots, expected {int(expected_rows[index])}",
                 path=path,
                 page_no=page_no,
             )
@@ -519,6 +520,42 @@ class OpenHeap:
             if len(rids):
                 yield columns, rids
 
+    def scan_where(
+        self,
+        tested: Sequence[int],
+        keep: Callable[[list[ColumnData], int], np.ndarray],
+        wanted: Sequence[int],
+        pages_per_batch: int = 64,
+    ) -> Iterator[tuple[list[ColumnData], np.ndarray]]:
+        """Yield ``(columns, record_ids)`` of the live records that ``keep`` selects.
+
+        Columns ``tested`` are decoded for every record and passed to
+        ``keep``, which returns a bool mask. Columns ``wanted`` are decoded
+        only at the selected records, so a selective filter costs about one
+        column's decoding instead of a whole row's.
+        """
+        step = max(1, min(pages_per_batch, self.pool.num_frames // 4))
+        pages = list(self.pages)
+        for start in range(0, len(pages), step):
+            page_nos = pages[start : start + step]
+            frames = self.pool.pin_pages(self.file_id, page_nos)
+            try:
+                located = locate_records(self.pool, self.file_id, frames, page_nos)
+                count = len(located.rids)
+                selected = None
+                if count:
+                    tested_columns = decode_located(self.pool, self.file_id, self.codec, located, tested)
+                    selected = np.flatnonzero(keep(tested_columns, count))
+                if selected is not None and len(selected):
+                    columns = decode_located(self.pool, self.file_id, self.codec, located, wanted, selected)
+                    rids = located.rids[selected]
+                else:
+                    columns = None
+            finally:
+                self.pool.unpin_frames(frames)
+            if columns is not None:
+                yield columns, rids
+
 
 # -- the layout interface ------------------------------------------------------
 
@@ -617,7 +654,12 @@ class NsmLayoutReader(NsmReader):
             raw = [row[index] for row in out_rows]
             nulls = np.array([value is None for value in raw], dtype=bool)
             values = np.empty(len(raw), dtype=ctype.storage_dtype)
-            filler = "" if ctype.base == "text" else b"" if ctype.base == "blob" else 0
+            if ctype.base == "text":
+                filler = ""
+            elif ctype.base == "blob":
+                filler = b""
+            else:
+                filler = 0
             values[:] = [filler if value is None else value for value in raw]
             columns.append(ColumnData(values, nulls if nulls.any() else None))
         return columns, len(rows)

@@ -289,6 +289,23 @@ def test_plain_text_split_inside_character_rejected():
     _raises(_chunk("text", "plain", payload, 2, plain_size=len(payload)), "value 1 starts at data byte 1, inside a UTF-8")
 
 
+def test_plain_text_take_checks_utf8():
+    payload = np.array([1, 3], dtype="<u4").tobytes() + b"a\xc3\x28"
+    view = ChunkView(_chunk("text", "plain", payload, 2, plain_size=len(payload)))
+
+    assert view.take(np.array([0])).tolist() == ["a"]
+    with pytest.raises(CorruptChunkError, match="value 1 is not valid UTF-8"):
+        view.take(np.array([1]))
+
+
+def test_plain_text_take_checks_offsets():
+    payload = np.array([3, 1, 4], dtype="<u4").tobytes() + b"abcd"
+    view = ChunkView(_chunk("text", "plain", payload, 3, plain_size=len(payload)))
+
+    with pytest.raises(CorruptChunkError, match="end offset 1 of value 1 is before its start 3"):
+        view.take(np.array([0]))
+
+
 def test_plain_text_offsets_must_fit_payload():
     payload = np.array([2], dtype="<u4").tobytes()[:3]
     _raises(_chunk("text", "plain", payload, 1, plain_size=5), "end offsets needs 4 bytes")
