@@ -99,6 +99,7 @@ class RecordCodec:
         else:
             self.key_struct = None
             self._key_reorder = []
+        self._key_in_order = self._key_reorder == list(range(len(self._key_reorder)))
 
     # -- one record ------------------------------------------------------
 
@@ -175,6 +176,8 @@ class RecordCodec:
         """Return the primary key of the record at ``offset``, as a tuple in key order."""
         if self.key_struct is not None:
             raw = self.key_struct.unpack_from(buffer, offset)
+            if self._key_in_order:
+                return raw
             return tuple(raw[k] for k in self._key_reorder)
         row = self.decode(buffer, offset)
         return tuple(row[i] for i in self.key_indexes)

@@ -75,6 +75,11 @@ class Table(TableReads, TableWrites):
         self._key_kinds = [t.base for t in self._key_types]
         key_columns = tuple(Column(c.name, c.type, False) for c in (self.schema.columns[i] for i in self._key_indexes))
         self._key_codec = RecordCodec(Schema(key_columns)) if key_columns else None
+        self._column_names = [c.name for c in self.schema.columns]
+        #: Columns whose storage form differs from the Python form, for get().
+        self._converted_columns = [
+            (index, c.name, c.type) for index, c in enumerate(self.schema.columns) if not c.type.storage_is_python
+        ]
 
         self._segment_rows = int(self.options.get("segment_rows", DEFAULT_SEGMENT_ROWS))
         self._bloom_bits = int(self.options.get("bloom_bits_per_key", DEFAULT_BLOOM_BITS))

@@ -39,7 +39,12 @@ class TableReads:
             values = self._fetch(key_tuple)
         if values is None:
             return None
-        return {c.name: c.type.from_storage(v) for c, v in zip(self.schema.columns, values)}
+        row = dict(zip(self._column_names, values))
+        for index, name, ctype in self._converted_columns:
+            value = values[index]
+            if value is not None:
+                row[name] = ctype.from_storage(value)
+        return row
 
     def _fetch(self, key: tuple) -> tuple | None:
         """Return the storage-form values of the live row with ``key``, or None, and count a lookup."""

@@ -181,6 +181,11 @@ class ColumnType:
         return self.base in ("float32", "float64")
 
     @property
+    def storage_is_python(self) -> bool:
+        """True when :meth:`from_storage` returns a non-NULL value unchanged."""
+        return _FROM_STORAGE[self.base] is _identity
+
+    @property
     def storage_dtype(self) -> np.dtype:
         """numpy dtype of the storage form; ``object`` for text and blob."""
         return _STORAGE_DTYPES.get(self.base, np.dtype(object))
