@@ -508,49 +508,41 @@ class OpenHeap:
 
     def scan(self, wanted: Sequence[int], pages_per_batch: int = 64) -> Iterator[tuple[list[ColumnData], np.ndarray]]:
         """Yield ``(columns, record_ids)`` for every live record, page by page."""
-        step = max(1, min(pages_per_batch, self.pool.num_frames // 4))
-        pages = list(self.pages)
-        for start in range(0, len(pages), step):
-            page_nos = pages[start : start + step]
-            frames = self.pool.pin_pages(self.file_id, page_nos)
-            try:
-                columns, rids = decode_pages(self.pool, self.file_id, frames, page_nos, self.codec, wanted)
-            finally:
-                self.pool.unpin_frames(frames)
-            if len(rids):
-                yield columns, rids
+        return self.scan_where((), None, wanted, pages_per_batch)
 
     def scan_where(
         self,
         tested: Sequence[int],
-        keep: Callable[[list[ColumnData], int], np.ndarray],
+        keep: Callable[[list[ColumnData], int], np.ndarray] | None,
         wanted: Sequence[int],
         pages_per_batch: int = 64,
     ) -> Iterator[tuple[list[ColumnData], np.ndarray]]:
-        """Yield ``(columns, record_ids)`` of the live records that ``keep`` selects.
+        """Yield ``(columns, record_ids)`` of the live records that ``keep`` selects, page by page.
 
         Columns ``tested`` are decoded for every record and passed to
         ``keep``, which returns a bool mask. Columns ``wanted`` are decoded
         only at the selected records, so a selective filter costs about one
-        column's decoding instead of a whole row's.
+        column's decoding instead of a whole row's. Without ``keep`` every
+        live record is selected.
         """
         step = max(1, min(pages_per_batch, self.pool.num_frames // 4))
         pages = list(self.pages)
         for start in range(0, len(pages), step):
             page_nos = pages[start : start + step]
             frames = self.pool.pin_pages(self.file_id, page_nos)
+            columns = None
             try:
                 located = locate_records(self.pool, self.file_id, frames, page_nos)
                 count = len(located.rids)
-                selected = None
-                if count:
+                if count and keep is None:
+                    columns = decode_located(self.pool, self.file_id, self.codec, located, wanted)
+                    rids = located.rids
+                elif count:
                     tested_columns = decode_located(self.pool, self.file_id, self.codec, located, tested)
                     selected = np.flatnonzero(keep(tested_columns, count))
-                if selected is not None and len(selected):
-                    columns = decode_located(self.pool, self.file_id, self.codec, located, wanted, selected)
-                    rids = located.rids[selected]
-                else:
-                    columns = None
+                    if len(selected):
+                        columns = decode_located(self.pool, self.file_id, self.codec, located, wanted, selected)
+                        rids = located.rids[selected]
             finally:
                 self.pool.unpin_frames(frames)
             if columns is not None:
