@@ -180,6 +180,11 @@ class DecodedChunkCache:
     Keys are ``(segment path, column, row group)``; segment file names are
     never reused, so an entry can never describe another file. Thread-safe:
     ``_lock`` protects the entries and counters.
+
+    NOTE: one cache serves every table of a database. When the hot chunks of
+    all tables exceed ``max_bytes`` (a decoded 65,536-row lineitem group is
+    about 9 MB), lookups spread over the tables evict each other and most of
+    them decode whole chunks again.
     """
 
     #: Estimated bytes per value of an object (text or blob) array.
