@@ -29,6 +29,7 @@ a scan can gather one column from many records with one numpy fancy index
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Any, Sequence
 
@@ -80,6 +81,20 @@ class RecordCodec:
         self._var_start = 1 + len(self.fixed_indexes)
         self._zero_row = tuple(0 for _ in self.fixed_indexes)
         self._bool_indexes = [i for i, c in enumerate(columns) if c.type.base == "bool"]
+        self._no_nulls = bytes(self.bitmap_size)
+        # decode() appends the variable-length values to the unpacked struct
+        # tuple; one itemgetter then puts every column in table order.
+        sources = [0] * len(columns)
+        for index, position in self._tuple_position.items():
+            sources[index] = position
+        after_struct = self._var_start + len(self.var_indexes)
+        for order, index in enumerate(self.var_indexes):
+            sources[index] = after_struct + order
+        if len(sources) == 1:
+            only = sources[0]
+            self._assemble = lambda values: (values[only],)
+        else:
+            self._assemble = operator.itemgetter(*sources)
 
         key_indexes = schema.key_indexes
         self.key_indexes = key_indexes
@@ -139,34 +154,36 @@ class RecordCodec:
         if length < self.fixed_size:
             raise CorruptPageError(f"record of {length} bytes is shorter than its {self.fixed_size}-byte fixed part")
         unpacked = self.struct.unpack_from(buffer, offset)
-        row = [None] * self.column_count
-        for order, index in enumerate(self.fixed_indexes):
-            row[index] = unpacked[1 + order]
         if self.var_indexes:
             start = offset + self.fixed_size
             var_length = length - self.fixed_size
+            values = list(unpacked)
             previous = 0
-            for order, (index, is_text) in enumerate(zip(self.var_indexes, self.text_flags)):
-                end = unpacked[self._var_start + order]
+            for end, is_text in zip(unpacked[self._var_start :], self.text_flags):
                 if end < previous or end > var_length:
                     raise CorruptPageError(
                         f"record's variable-length offsets are invalid (end {end}, previous {previous}, "
                         f"area {var_length} bytes)"
                     )
-                data = bytes(buffer[start + previous : start + end])
+                piece = buffer[start + previous : start + end]
                 if is_text:
                     try:
-                        row[index] = data.decode("utf-8")
+                        values.append(str(piece, "utf-8"))
                     except UnicodeDecodeError:
                         raise CorruptPageError("record contains invalid UTF-8 in a text column") from None
                 else:
-                    row[index] = data
+                    values.append(bytes(piece))
                 previous = end
+            row = self._assemble(values)
+        else:
+            row = self._assemble(unpacked)
+        if unpacked[0] == self._no_nulls and not self._bool_indexes:
+            return row
         bitmap = unpacked[0]
-        if any(bitmap):
-            for index in range(self.column_count):
-                if bitmap[index >> 3] >> (index & 7) & 1:
-                    row[index] = None
+        row = list(row)
+        for index in range(self.column_count):
+            if bitmap[index >> 3] >> (index & 7) & 1:
+                row[index] = None
         for index in self._bool_indexes:
             if row[index] is not None:
                 row[index] = bool(row[index])

@@ -75,10 +75,16 @@ class Table(TableReads, TableWrites):
         self._key_kinds = [t.base for t in self._key_types]
         key_columns = tuple(Column(c.name, c.type, False) for c in (self.schema.columns[i] for i in self._key_indexes))
         self._key_codec = RecordCodec(Schema(key_columns)) if key_columns else None
+        #: Bounds of each key column when every key column is an integer:
+        #: a key of in-range Python ints is already in storage form.
+        ranges = [t.int_range for t in self._key_types]
+        self._key_int_ranges = ranges if ranges and None not in ranges else None
         self._column_names = [c.name for c in self.schema.columns]
         #: Columns whose storage form differs from the Python form, for get().
         self._converted_columns = [
-            (index, c.name, c.type) for index, c in enumerate(self.schema.columns) if not c.type.storage_is_python
+            (index, c.name, c.type.from_storage_function())
+            for index, c in enumerate(self.schema.columns)
+            if not c.type.storage_is_python
         ]
 
         self._segment_rows = int(self.options.get("segment_rows", DEFAULT_SEGMENT_ROWS))
@@ -209,6 +215,13 @@ class Table(TableReads, TableWrites):
         if not self._key_indexes:
             raise UnsupportedError(f"table {self.name!r} has no primary key, so rows cannot be looked up by key")
         parts = key if isinstance(key, (tuple, list)) else (key,)
+        ranges = self._key_int_ranges
+        if ranges is not None and len(parts) == len(ranges):
+            for value, (low, high) in zip(parts, ranges):
+                if type(value) is not int or not low <= value <= high:
+                    break
+            else:
+                return tuple(parts)
         if len(parts) != len(self._key_indexes):
             raise InvalidValueError(
                 f"table {self.name!r}: the primary key has {len(self._key_indexes)} columns "

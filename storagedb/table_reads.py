@@ -40,10 +40,10 @@ class TableReads:
         if values is None:
             return None
         row = dict(zip(self._column_names, values))
-        for index, name, ctype in self._converted_columns:
+        for index, name, convert in self._converted_columns:
             value = values[index]
             if value is not None:
-                row[name] = ctype.from_storage(value)
+                row[name] = convert(value)
         return row
 
     def _fetch(self, key: tuple) -> tuple | None:

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -181,6 +182,11 @@ class ColumnType:
         return self.base in ("float32", "float64")
 
     @property
+    def int_range(self) -> tuple[int, int] | None:
+        """``(lowest, highest)`` value of an integer type; None for the other types."""
+        return _INT_RANGES.get(self.base)
+
+    @property
     def storage_is_python(self) -> bool:
         """True when :meth:`from_storage` returns a non-NULL value unchanged."""
         return _FROM_STORAGE[self.base] is _identity
@@ -230,6 +236,14 @@ class ColumnType:
         if value is None:
             return None
         return _FROM_STORAGE[self.base](self, value)
+
+    def from_storage_function(self) -> Callable[[Any], Any]:
+        """Return :meth:`from_storage` for non-NULL values as a one-argument function.
+
+        Row-at-a-time readers bind it once per table and skip the method call
+        and the NULL test for every value.
+        """
+        return functools.partial(_FROM_STORAGE[self.base], self)
 
     def parse_text(self, text: str, column: str = "?") -> Any:
         """Parse a literal written as text (a CLI argument) to storage form."""

@@ -3,10 +3,12 @@ import decimal
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storagedb.batch import ColumnData
+from storagedb.errors import CorruptPageError
 from storagedb.record import RecordCodec
 from storagedb.schema import Schema
 from storagedb.types import parse_type
@@ -160,3 +162,34 @@ def test_fixed_part_size_and_offsets():
     codec = RecordCodec(schema)
     assert codec.fixed_size == 1 + 8 + 4 + 1 + 4 + 4
     assert codec.field_offsets == [1, 14, 9, 18, 13]
+
+
+def test_decode_rejects_bad_variable_length_offsets():
+    schema = Schema.build([("n", "int32"), ("t", "text"), ("b", "blob")])
+    codec = RecordCodec(schema)
+    record = bytearray(codec.encode((5, "abc", b"xy")))
+    ends = codec.var_ends_offset
+    assert codec.decode(record) == (5, "abc", b"xy")
+    damaged = bytearray(record)
+    damaged[ends + 4 : ends + 8] = (2).to_bytes(4, "little")  # the blob ends before the text does
+    with pytest.raises(CorruptPageError, match="offsets are invalid"):
+        codec.decode(damaged)
+    damaged = bytearray(record)
+    damaged[ends + 4 : ends + 8] = (99).to_bytes(4, "little")  # past the end of the record
+    with pytest.raises(CorruptPageError, match="offsets are invalid"):
+        codec.decode(memoryview(damaged))
+    damaged = bytearray(record)
+    damaged[codec.fixed_size] = 0xFF  # the text's first byte is no longer UTF-8
+    with pytest.raises(CorruptPageError, match="invalid UTF-8"):
+        codec.decode(damaged)
+    with pytest.raises(CorruptPageError, match="shorter than"):
+        codec.decode(record[: codec.fixed_size - 1])
+
+
+def test_decode_applies_nulls_and_bools_after_reordering():
+    schema = Schema.build([("t", "text"), ("flag", "bool"), ("n", "int64"), ("b", "blob"), ("f", "bool")])
+    codec = RecordCodec(schema)
+    for row in [("x", True, 3, b"", False), (None, None, None, None, None), ("", False, None, b"\0", True)]:
+        decoded = codec.decode(memoryview(codec.encode(row)))
+        assert decoded == row
+        assert [type(value) for value in decoded] == [type(value) for value in row]

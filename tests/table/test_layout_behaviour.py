@@ -293,3 +293,21 @@ def test_bulk_key_check_on_overlapping_segments(tmp_path, layout, bloom_bits):
         table.insert_many({"a": reinserted, "b": np.array(["x"] * 6000)})
         assert table.row_count() == 25_999
         assert table.get((4000, "x")) == {"a": 4000, "b": "x"}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_get_accepts_key_forms_and_rejects_bad_keys(tmp_path, layout):
+    with storagedb.connect(tmp_path / "db") as db:
+        table = db.create_table(
+            "t", [("a", "int16", "not null"), ("b", "int64", "not null"), ("v", "text")],
+            primary_key=["a", "b"], layout=layout,
+        )
+        table.insert_many([(7, -(2**63), "low"), (-(2**15), 2**63 - 1, "high")])
+        assert table.get((7, -(2**63)))["v"] == "low"
+        assert table.get([-(2**15), 2**63 - 1])["v"] == "high"
+        assert table.get((np.int16(7), np.int64(-(2**63))))["v"] == "low"
+        assert table.get((7.0, -(2**63)))["v"] == "low"
+        assert table.get((8, 0)) is None
+        for bad in [(True, 0), (2**15, 0), (7, 2**63), (7,), (7, 1, 2), (None, 1), 7]:
+            with pytest.raises(storagedb.InvalidValueError):
+                table.get(bad)
