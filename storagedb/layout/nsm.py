@@ -417,6 +417,7 @@ class NsmReader:
         """
         pool = self.pool
         codec = self.codec
+        key_of = codec.key_reader
         count = int(self.rows_per_page[page])
         page_no = self.data_first + page
         frame = pool.pin(self.file_id, page_no)
@@ -430,7 +431,7 @@ class NsmReader:
                 if entries[2 * middle + 1] & OVERFLOW_FLAG:
                     found = self._spilled_key(page_no, middle)
                 else:
-                    found = codec.key_of(view, offset)
+                    found = key_of(view, offset)
                 if found < key:
                     low = middle + 1
                 elif found > key:
