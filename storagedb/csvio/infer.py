@@ -4,7 +4,9 @@ Each column gets the first of these types that every non-NULL value of the
 sample fits, trying them in this order:
 
 1. ``bool``: only ``true`` and ``false``, in any case.
-2. ``int64``: integers that fit in 64 bits.
+2. ``int64``: integers that fit in 64 bits. A column of integers with one
+   beyond that range becomes ``text``, which keeps every digit. Float64
+   would round such values (often identifiers) to nearby numbers.
 3. ``decimal(18,s)``: plain fixed-point numbers such as ``24386.67``, where
    ``s`` is the most digits after the point in the sample and no value needs
    more than 18 digits in all.
@@ -63,6 +65,10 @@ class _Widen(Exception):
     """A number of the current kind's form that needs a wider type, so the next kind is tried."""
 
 
+class _IntegerTooLarge(Exception):
+    """An integer outside int64 in an integer column, which only text keeps exact."""
+
+
 class ColumnInference:
     """Infer one column's type chunk by chunk, converting every chunk on the way.
 
@@ -96,6 +102,8 @@ class ColumnInference:
                 return
             except (_Widen, _SyntaxMismatch):
                 self._advance(index)
+            except _IntegerTooLarge:
+                self._advance(index, to_text=True)
 
     def finish(self) -> tuple[ColumnType, list[Converted]]:
         """Return the inferred type and each chunk's converted values."""
@@ -119,9 +127,12 @@ class ColumnInference:
 
     # -- guesses ---------------------------------------------------------------
 
-    def _advance(self, failed_index: int) -> None:
-        """Move to the next kind and convert the earlier chunks again."""
-        position = KINDS.index(self._kind) + 1
+    def _advance(self, failed_index: int, to_text: bool = False) -> None:
+        """Move to the next kind (or straight to text) and convert the earlier chunks again."""
+        if to_text:
+            position = KINDS.index("text")
+        else:
+            position = KINDS.index(self._kind) + 1
         self._scale = None
         while True:
             self._kind = _first_fitting_kind(self._column_spans(failed_index), KINDS[position:])
@@ -130,7 +141,7 @@ class ColumnInference:
                     if self._converted[index] is not None:
                         self._converted[index] = self._convert(self._column_spans(index), index)
                 return
-            except (_Widen, _SyntaxMismatch):
+            except (_Widen, _SyntaxMismatch, _IntegerTooLarge):
                 position = KINDS.index(self._kind) + 1
                 self._scale = None
 
@@ -169,14 +180,14 @@ class ColumnInference:
 
     def _convert_number(self, spans: ColumnSpans, nulls: np.ndarray, index: int) -> np.ndarray:
         number = parse_fixed_point(spans, nulls, "number")
-        if number.too_long.any():
-            raise _Widen
         live = ~nulls
         if self._scale is None and not (number.has_point & live).any():
             try:
                 return fixed_point_to_integer(number, INT64)
             except ValueProblem:
-                raise _Widen from None
+                raise _IntegerTooLarge from None
+        if number.too_long.any():
+            raise _Widen
 
         # A decimal: raise the scale of the earlier chunks when this one has
         # more digits after the point.

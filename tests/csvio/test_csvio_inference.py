@@ -25,7 +25,9 @@ def infer(tmp_path, *columns: list[str]) -> list[str]:
         (["t", "f", "t"], "text"),
         (["12", "-7", "+3"], "int64"),
         (["9223372036854775807", "-9223372036854775808", "0"], "int64"),
-        (["9223372036854775808", "1", "2"], "float64"),
+        (["9223372036854775808", "1", "2"], "text"),
+        (["1", "-9223372036854775809"], "text"),
+        (["12345678901234567890123", ""], "text"),
         (["24386.67", "0.04", "17"], "decimal(18,2)"),
         (["1.0", "2.0", "3.0"], "decimal(18,1)"),
         (["0.125", "1.5", ".5"], "decimal(18,3)"),
@@ -122,6 +124,13 @@ def test_inference_decimal_scale_grows_in_later_chunk(tmp_path, monkeypatch):
     ctype, found = infer_in_chunks(tmp_path, monkeypatch, values)
     assert ctype == "decimal(18,3)"
     assert found == [1500] * 30 + [None] * 5 + [-2125]
+
+
+def test_inference_integer_beyond_int64_in_later_chunk_gives_exact_text(tmp_path, monkeypatch):
+    values = [str(index) for index in range(40)] + ["", "18446744073709551616"]
+    ctype, found = infer_in_chunks(tmp_path, monkeypatch, values)
+    assert ctype == "text"
+    assert found == [str(index) for index in range(40)] + [None, "18446744073709551616"]
 
 
 def test_inference_rescale_overflow_gives_float(tmp_path, monkeypatch):
