@@ -21,6 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from . import __version__
 from .errors import (
+    CHECK_HINT,
     DatabaseLockedError,
     InvalidInputError,
     LoadError,
@@ -259,10 +260,11 @@ def _parse_column_entry(entry: str) -> tuple[str, ...]:
     return (name, type_name)
 
 
-def _open_db(path: str, readonly: bool):
+def _open_db(path: str, readonly: bool, create: bool = False):
+    """Open the database at ``path``; only ``create`` lets a missing one be made."""
     from . import connect
 
-    _check_database_path(path, must_exist=readonly)
+    _check_database_path(path, must_exist=not create)
     try:
         return connect(path, readonly=readonly, pool_size=CLI_POOL_BYTES)
     except DatabaseLockedError:
@@ -326,7 +328,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     columns = _parse_columns_option(args.columns) if args.columns else None
     # A missing input file is reported before the database is created.
     check_input_file(args.file)
-    with _open_db(args.db, readonly=False) as db:
+    with _open_db(args.db, readonly=False, create=True) as db:
         _check_table_options(args, db)
         with _LoadProgress(args.file) as progress:
             result = db.load(
@@ -531,7 +533,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         if len(args.key) != len(table.primary_key):
             raise InvalidInputError(
                 f"table {args.table!r} has a {len(table.primary_key)}-column key "
-                f"({', '.join(table.primary_key)}); got {len(args.key)} values"
+                f"({', '.join(table.primary_key)}); got {_plural(len(args.key), 'value')}"
             )
         key = tuple(
             table.schema.column(name).type.parse_text(text, name) for name, text in zip(table.primary_key, args.key)
@@ -590,14 +592,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     except DatabaseLockedError:
         raise DatabaseLockedError(_locked_message(args.db, readonly=True)) from None
     for problem in problems:
-        print(problem, file=sys.stderr)
+        # Library errors end by pointing at this command; here it is running.
+        print(problem.removesuffix(CHECK_HINT), file=sys.stderr)
     if problems:
         print(
             f"check failed: {_plural(len(problems), 'problem')} in {_plural(checked['files'], 'file')}",
             file=sys.stderr,
         )
         return EXIT_NOT_FOUND
-    print(f"ok: {checked['files']} files, {checked['pages']:,} pages, {checked['rows']:,} rows checked")
+    in_log = f", and {_plural(checked['log_rows'], 'row')} from the write-ahead log" if checked["log_rows"] else ""
+    print(
+        f"ok: {_plural(checked['files'], 'file')}, {_plural(checked['pages'], 'page')}, "
+        f"{_plural(checked['rows'], 'row')}{in_log} checked"
+    )
     return EXIT_OK
 
 
@@ -606,7 +613,11 @@ def cmd_compact(args: argparse.Namespace) -> int:
         table = db.table(args.table)
         before = len(table.segments())
         result = table.compact()
-        print(f"compacted {args.table}: {before} segments -> {len(table.segments())}, {result['rows']:,} live rows")
+        after = len(table.segments())
+        print(
+            f"compacted {args.table} from {_plural(before, 'segment')} to {after:,}: "
+            f"{_plural(result['rows'], 'live row')}"
+        )
     return EXIT_OK
 
 

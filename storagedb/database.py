@@ -719,13 +719,28 @@ def _take_lock(path: str, readonly: bool) -> int:
     try:
         fcntl.flock(fd, (fcntl.LOCK_SH if readonly else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
+        # Only readers hold the lock if a shared lock can still be taken;
+        # then, and only then, readonly=True would get in.
+        readers_only = not readonly and _lock_is_shareable(fd)
         os.close(fd)
-        holder = "a writer" if readonly else "another process"
+        if readers_only:
+            raise DatabaseLockedError(
+                f"database is locked: another process reads {path}; close it there first, "
+                "or open this one with readonly=True if you only read"
+            ) from None
         raise DatabaseLockedError(
-            f"database is locked: {holder} has {path} open; close it there first"
-            + ("" if readonly else ", or open this one with readonly=True if you only read")
+            f"database is locked: a writer has {path} open; close it there first"
         ) from None
     return fd
+
+
+def _lock_is_shareable(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
 
 
 def _validate_table_name(name: Any) -> None:

@@ -38,6 +38,9 @@ the expected and the found value where there are two, and say what to do next.
 
 from __future__ import annotations
 
+#: The end of a message about damage that ``storagedb check`` would locate.
+CHECK_HINT = "; run 'storagedb check'"
+
 __all__ = [
     "StorageDBError",
     "CorruptionError",

@@ -35,6 +35,7 @@ import struct
 from typing import NamedTuple
 
 from ..errors import (
+    CHECK_HINT,
     CorruptPageError,
     FileFormatError,
     NotAStorageDBFileError,
@@ -291,7 +292,7 @@ def verify_page(frame: memoryview, page_no: int, path: str) -> None:
     if header.checksum != computed:
         raise CorruptPageError(
             f"{path}: page {page_no} is corrupt: checksum mismatch "
-            f"(stored 0x{header.checksum:08x}, computed 0x{computed:08x}); run 'storagedb check'",
+            f"(stored 0x{header.checksum:08x}, computed 0x{computed:08x}){CHECK_HINT}",
             path=path,
             page_no=page_no,
         )

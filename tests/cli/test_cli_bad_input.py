@@ -380,3 +380,15 @@ def test_database_path_is_a_file(tmp_path):
     err = failed_load(data, "t", data)
     assert "is a file, not a database directory" in err
     assert data.read_text() == "k\n1\n"
+
+
+@pytest.mark.parametrize(
+    "command", [("compact", "t"), ("scan", "t"), ("info",), ("get", "t", "1"), ("check",)]
+)
+def test_missing_database_is_not_created(tmp_path, command):
+    db = tmp_path / "nodb.db"
+    code, out, err = cli(command[0], db, *command[1:])
+    assert code == 1
+    assert out == ""
+    assert f"{db}: no database here" in err
+    assert not db.exists()

@@ -334,6 +334,26 @@ def test_writer_lock_blocks_other_commands(orders_db, tmp_path):
         assert "database is locked" in err, name
 
 
+def test_lock_message_offers_readonly_only_when_it_would_work(orders_db, tmp_path):
+    import storagedb
+
+    db = tmp_path / "api.db"
+    shutil.copytree(orders_db, db)
+    with holder(db):
+        with pytest.raises(storagedb.DatabaseLockedError) as raised:
+            storagedb.connect(db)
+        assert "a writer has" in str(raised.value)
+        assert "readonly=True" not in str(raised.value)
+        with pytest.raises(storagedb.DatabaseLockedError, match="a writer has"):
+            storagedb.connect(db, readonly=True)
+    with holder(db, readonly=True):
+        with pytest.raises(storagedb.DatabaseLockedError, match="readonly=True") as raised:
+            storagedb.connect(db)
+        assert "another process reads" in str(raised.value)
+        with storagedb.connect(db, readonly=True) as reader:
+            assert reader.table("orders").stats()["rows"] > 0
+
+
 def test_reader_blocks_load_not_scan(orders_db, tmp_path):
     db = tmp_path / "shared.db"
     shutil.copytree(orders_db, db)
@@ -385,6 +405,7 @@ def test_check_names_damaged_page(orders_db, tmp_path, table):
     assert path.name in result.stderr
     assert f"page {page}" in result.stderr
     assert "check failed" in result.stderr
+    assert "run 'storagedb check" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -524,3 +545,22 @@ def test_demo_keep_refuses_directory_of_other_files(tmp_path):
     assert out == ""
     assert "contains other files (notes.txt)" in err
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_check_decodes_rows_that_live_only_in_the_log(tmp_path):
+    db = tmp_path / "wal_only.db"
+    code = (
+        "import os, sys, storagedb\n"
+        "db = storagedb.connect(sys.argv[1])\n"
+        "table = db.create_table('t', [('k', 'int64', 'not null'), ('v', 'text')], primary_key='k')\n"
+        "table.insert_many([(i, f'v{i}') for i in range(49)])\n"
+        "os._exit(0)  # no close, no checkpoint: the rows are only in the log\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=TIMEOUT)
+
+    result = run("check", db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("and 49 rows from the write-ahead log checked\n")
+    status, out, err = cli("scan", db, "t", "--format", "csv")
+    assert status == 0, err
+    assert out.count("\n") == 50

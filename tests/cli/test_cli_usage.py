@@ -416,7 +416,7 @@ def test_compact_merges_segments(tmp_path):
 
     code, out, err = cli("compact", db, "t")
     assert code == 0, err
-    assert out == "compacted t: 3 segments -> 1, 5 live rows\n"
+    assert out == "compacted t from 3 segments to 1: 5 live rows\n"
     code, out, err = cli("info", db, "t", "--json")
     assert code == 0, err
     assert len(json.loads(out)["segments"]) == 1
