@@ -329,9 +329,11 @@ class DelimitedReader:
         if self._declared is not None:
             self.types = self._declared
             if self.header and found_columns != len(self._declared):
+                names = [str(name) for name in self.names]
+                shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
                 raise LoadError(
                     f"{self.path}:1: the header has {found_columns} fields but {len(self._declared)} columns "
-                    "were declared; declare one column per field"
+                    f"are expected ({shown}); give one field per column"
                 )
         elif self.header:
             self.names = self._header_names(header_grid, found_columns)

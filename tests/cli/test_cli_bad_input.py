@@ -117,6 +117,13 @@ def test_field_count_into_existing_table(base, before, tmp_path):
     assert "expected 3 fields, found 2" in err
 
 
+def test_header_count_into_existing_table(base, before, tmp_path):
+    path = write(tmp_path, "narrow.csv", "id,name\n10,jo\n")
+    err = failed_load(base, "t", path, before=before)
+    assert f"{path}:1:" in err
+    assert "the header has 2 fields but 3 columns are expected (id, name, qty)" in err
+
+
 def test_field_count_into_new_table(base, before, tmp_path):
     path = write(tmp_path, "long.csv", "a,b\n1,2\n3,4\n5,6,7\n")
     err = failed_load(base, "fresh", path, before=before)
