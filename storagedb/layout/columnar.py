@@ -22,15 +22,18 @@ encoding names used per column. Zones and fence units are the row groups.
 
 Point lookups need one value from each of a row group's chunks, but most
 encodings (delta, dictionary, compressed payloads) can only be decoded
-whole. Lookups therefore keep recently decoded chunks in a
-:class:`DecodedChunkCache` shared by the database; a cache miss reads the
-chunk's pages through the buffer pool as usual. Scans never use the cache.
+whole. Lookups therefore keep recently used row groups, decoded, in a
+:class:`DecodedChunkCache` shared by the database: the key columns as plain
+arrays for the search, and every column behind a :class:`PointGroup` of
+value readers for rebuilding the row. A cache miss reads the chunks' pages
+through the buffer pool as usual. Scans never use the cache.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+import bisect
 import threading
 from collections import OrderedDict
 
@@ -175,11 +178,11 @@ def write_pax(pool, file_id, schema, codec, columns, count, options) -> WrittenL
 
 
 class DecodedChunkCache:
-    """Least recently used decoded column chunks, bounded in (estimated) bytes.
+    """Least recently used decoded row groups, bounded in (estimated) bytes.
 
-    Keys are ``(segment path, column, row group)``; segment file names are
-    never reused, so an entry can never describe another file. Thread-safe:
-    ``_lock`` protects the entries and counters.
+    Keys are ``(segment path, "keys" or "rows", row group)``. Segment file
+    names are never reused, so an entry can never describe another file.
+    Thread-safe: ``_lock`` protects the entries and counters.
 
     NOTE: one cache serves every table of a database. When the hot chunks of
     all tables exceed ``max_bytes`` (a decoded 65,536-row lineitem group is
@@ -192,7 +195,7 @@ class DecodedChunkCache:
 
     def __init__(self, max_bytes: int = 64 << 20) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple, tuple[AnyColumn, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -208,8 +211,10 @@ class DecodedChunkCache:
             self.hits += 1
             return entry[0]
 
-    def put(self, key: tuple, data: AnyColumn) -> None:
-        size = _estimated_bytes(data)
+    def put(self, key: tuple, data: Any, size: int | None = None) -> None:
+        """Keep ``data`` under ``key``; ``size`` (estimated bytes) defaults to that of a decoded chunk."""
+        if size is None:
+            size = _estimated_bytes(data)
         if size > self.max_bytes:
             return
         with self._lock:
@@ -231,20 +236,68 @@ def _estimated_bytes(data: AnyColumn) -> int:
     return total
 
 
-def _value_at(data: AnyColumn, position: int):
-    """Return one storage-form value of a decoded chunk, or None when NULL."""
-    if data.nulls is not None and data.nulls[position]:
-        return None
+def _value_reader(data: AnyColumn, is_bool: bool) -> Callable[[int], Any]:
+    """Return a function from a row position to that row's storage-form value (None when NULL).
+
+    The work that does not depend on the position (run ends, the dictionary
+    as a list) is done here once per decoded chunk, so that each point read
+    is one or two C calls.
+    """
+    nulls = data.nulls
     if isinstance(data, DictionaryColumn):
-        value = data.dictionary[data.codes[position]]
+        dictionary = data.dictionary.tolist()
+        code_at = data.codes.item
+
+        def read(position: int) -> Any:
+            return dictionary[code_at(position)]
+
     elif isinstance(data, RunColumn):
-        # Runs cover the non-NULL rows only: count them up to this row.
-        index = position if data.nulls is None else position - int(np.count_nonzero(data.nulls[:position]))
-        ends = np.cumsum(data.run_lengths)
-        value = data.run_values[int(np.searchsorted(ends, index, side="right"))]
+        # Runs cover the non-NULL rows only, so a row's index among them is
+        # its position minus the NULLs before it.
+        ends = np.cumsum(data.run_lengths).tolist()
+        run_values = data.run_values.tolist()
+        if nulls is None:
+
+            def read(position: int) -> Any:
+                return run_values[bisect.bisect_right(ends, position)]
+
+        else:
+            live = ~nulls
+            live_before = (np.cumsum(live) - live).item
+
+            def read(position: int) -> Any:
+                return run_values[bisect.bisect_right(ends, live_before(position))]
+
     else:
-        value = data.values[position]
-    return value.item() if isinstance(value, np.generic) else value
+        read = data.values.item
+    if nulls is not None:
+        is_null = nulls.item
+        read_value = read
+
+        def read(position: int) -> Any:
+            return None if is_null(position) else read_value(position)
+
+    if is_bool:
+        read_number = read
+
+        def read(position: int) -> Any:
+            value = read_number(position)
+            return None if value is None else bool(value)
+
+    return read
+
+
+class PointGroup:
+    """One row group prepared for point reads: a value reader per column.
+
+    ``nbytes`` estimates the memory of the decoded chunks it keeps alive.
+    """
+
+    __slots__ = ("readers", "nbytes")
+
+    def __init__(self, readers: list[Callable[[int], Any]], nbytes: int) -> None:
+        self.readers = readers
+        self.nbytes = nbytes
 
 
 #: ``take`` decodes a whole chunk once more than 1/DENSE_TAKE of its rows are wanted.
@@ -454,34 +507,51 @@ class ColumnarLayoutReader:
         """Data pages of every zone (all columns), as an array."""
         return self._pages_array.sum(axis=0)
 
-    def _decoded(self, column: int, group: int, raw: bool = True) -> tuple[AnyColumn, int]:
-        """Return a decoded chunk for point access and the number of pages read for it.
+    def _point_group(self, group: int) -> tuple[PointGroup, int]:
+        """Return row group ``group`` prepared for point reads, and the number of pages read for it.
 
-        The chunk comes from the cache when possible, and then no pages are
+        The group comes from the cache when possible, and then no pages are
         read. Dictionary and run-length chunks stay in their compact forms.
         """
         cache = self.cache
-        key = (self.path, column, group, raw)
-        data = cache.get(key) if cache is not None else None
-        if data is not None:
-            return data, 0
-        data = self._decode(column, group, raw=raw)
+        key = (self.path, "rows", group)
+        entry = cache.get(key) if cache is not None else None
+        if entry is not None:
+            return entry, 0
+        readers = []
+        nbytes = 0
+        pages = 0
+        for column in range(len(self.schema.columns)):
+            data = self._decode(column, group, raw=True)
+            pages += self.pages[column][group]
+            nbytes += _estimated_bytes(data)
+            readers.append(_value_reader(data, column in self._bool_columns))
+        entry = PointGroup(readers, nbytes)
         if cache is not None:
-            cache.put(key, data)
-        return data, self.pages[column][group]
+            cache.put(key, entry, nbytes)
+        return entry, pages
+
+    def _key_arrays(self, group: int) -> tuple[list[np.ndarray], int]:
+        """Return the key columns of row group ``group`` as plain arrays, and the pages read for them."""
+        cache = self.cache
+        key = (self.path, "keys", group)
+        arrays = cache.get(key) if cache is not None else None
+        if arrays is not None:
+            return arrays, 0
+        arrays = []
+        pages = 0
+        for column in self.key_indexes:
+            arrays.append(self._decode(column, group, raw=False).values)
+            pages += self.pages[column][group]
+        if cache is not None:
+            cache.put(key, arrays, sum(_estimated_bytes(ColumnData(values, None)) for values in arrays))
+        return arrays, pages
 
     def fetch_row(self, row: int) -> tuple[tuple, int]:
         """``(row values, pages read)`` of one row id."""
         group, position = divmod(int(row), self.group_rows)
-        values = []
-        pages = 0
-        bools = self._bool_columns
-        for column in range(len(self.schema.columns)):
-            data, read = self._decoded(column, group)
-            pages += read
-            value = _value_at(data, position)
-            values.append(bool(value) if value is not None and column in bools else value)
-        return tuple(values), pages
+        entry, pages = self._point_group(group)
+        return tuple([read(position) for read in entry.readers]), pages
 
     def fetch_in_unit(self, unit: int, key: tuple):
         """``((row id, row values) or None, pages read)`` for ``key`` in row group ``unit``."""
@@ -520,18 +590,12 @@ class ColumnarLayoutReader:
 
     def find_in_unit(self, unit: int, key: tuple) -> tuple[int | None, int]:
         """Search row group ``unit`` for ``key`` by binary search on its key columns."""
-        pages = 0
-        low, high = 0, 0
-        for depth, column in enumerate(self.key_indexes):
-            data, read = self._decoded(column, unit, raw=False)
-            values = data.values
-            pages += read
-            if depth == 0:
-                high = len(values)
-            part = key[depth]
+        arrays, pages = self._key_arrays(unit)
+        low, high = 0, len(arrays[0])
+        for values, part in zip(arrays, key):
             segment = values[low:high]
-            start = int(np.searchsorted(segment, part, side="left"))
-            stop = int(np.searchsorted(segment, part, side="right"))
+            start = int(segment.searchsorted(part, side="left"))
+            stop = int(segment.searchsorted(part, side="right"))
             low, high = low + start, low + stop
             if low >= high:
                 return None, pages
