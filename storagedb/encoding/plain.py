@@ -181,6 +181,26 @@ def decode(view: memoryview, count: int, kind: Kind) -> np.ndarray:
     return object_array(items)
 
 
+def variable_bounds(view: memoryview, count: int, kind: Kind) -> tuple[np.ndarray, bytes]:
+    """Return the checked ``(bounds, data)`` of a plain payload of ``count`` variable-width values.
+
+    Value ``i`` is ``data[bounds[i]:bounds[i + 1]]``, still encoded: a
+    reader of single values slices it without decoding the others. Text is
+    not checked for valid UTF-8 here.
+
+    Raises:
+        CorruptChunkError: the offsets are inconsistent.
+    """
+    reader = PayloadReader(view, f"plain {kind.name} payload")
+    ends = np.frombuffer(reader.take(OFFSET_DTYPE.itemsize * count, "end offsets"), dtype=OFFSET_DTYPE)
+    ends = ends.astype(np.int64)
+    data = bytes(reader.take_rest())
+    _check_offsets(ends, len(data), kind)
+    bounds = np.zeros(count + 1, dtype=np.int64)
+    bounds[1:] = ends
+    return bounds, data
+
+
 def take_variable(view: memoryview, count: int, kind: Kind, indexes: np.ndarray) -> np.ndarray:
     """Decode only the variable-width values at ``indexes`` of a plain payload of ``count`` values.
 

@@ -194,6 +194,19 @@ class ChunkView:
         out[present] = stored[value_index[rows[present]]]
         return out
 
+    def variable_bounds(self) -> tuple[np.ndarray, bytes] | None:
+        """Return ``(bounds, data)`` of a plain text or blob chunk's non-NULL values, else None.
+
+        Non-NULL value ``i`` is ``data[bounds[i]:bounds[i + 1]]`` (UTF-8
+        bytes for text), so one value can be read without decoding the rest.
+
+        Raises:
+            CorruptChunkError: the payload is damaged.
+        """
+        if self.encoding != "plain" or not self._kind.is_variable:
+            return None
+        return plain.variable_bounds(self._payload_view(), self.value_count, self._kind)
+
     def take_codes(self, positions) -> tuple[np.ndarray, np.ndarray] | None:
         """``(sorted_entries, codes at positions)`` of a dictionary chunk with bit-packed codes, else None.
 

@@ -306,6 +306,18 @@ def test_plain_text_take_checks_offsets():
         view.take(np.array([0]))
 
 
+def test_plain_text_bounds_check_offsets():
+    payload = np.array([1, 3], dtype="<u4").tobytes() + b"abc"
+    bounds, data = ChunkView(_chunk("text", "plain", payload, 2, plain_size=len(payload))).variable_bounds()
+    assert bounds.tolist() == [0, 1, 3]
+    assert data == b"abc"
+
+    payload = np.array([3, 1, 4], dtype="<u4").tobytes() + b"abcd"
+    view = ChunkView(_chunk("text", "plain", payload, 3, plain_size=len(payload)))
+    with pytest.raises(CorruptChunkError, match="end offset 1 of value 1 is before its start 3"):
+        view.variable_bounds()
+
+
 def test_plain_text_offsets_must_fit_payload():
     payload = np.array([2], dtype="<u4").tobytes()[:3]
     _raises(_chunk("text", "plain", payload, 1, plain_size=5), "end offsets needs 4 bytes")
