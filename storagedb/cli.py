@@ -564,6 +564,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     with _open_db(args.db, readonly=True) as db:
         info = table_info(db, args.table) if args.table else database_info(db)
+    for name, problem in info.get("unreadable_tables", {}).items():
+        print(f"storagedb: warning: table {name!r} cannot be read: {problem}", file=sys.stderr)
     if args.json:
         from .cli_format import json_value
 
@@ -592,7 +594,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except DatabaseLockedError:
         raise DatabaseLockedError(_locked_message(args.db, readonly=True)) from None
     for problem in problems:
-        # Library errors end by pointing at this command; here it is running.
+        # Library errors end by pointing at this command, which is already running.
         print(problem.removesuffix(CHECK_HINT), file=sys.stderr)
     if problems:
         print(

@@ -44,9 +44,11 @@ from typing import Any, Iterable, Sequence
 
 from .catalog import Catalog, option_problem, table_entry_problem, valid_dir_name, valid_file_name
 from .errors import (
+    CorruptionError,
     CorruptLogError,
     DatabaseClosedError,
     DatabaseLockedError,
+    FileFormatError,
     NotFoundError,
     SchemaError,
     StorageDBError,
@@ -110,7 +112,10 @@ def connect(
     Args:
         path: the database directory.
         readonly: open without the write lock; several readers may share a
-            database, and a writer excludes them all.
+            database, and a writer excludes them all. A read-only open
+            leaves out a table whose files are damaged or missing, so the
+            other tables stay readable: ``table()`` raises that table's
+            error and ``unreadable_tables()`` lists it.
         pool_size: buffer-pool size in bytes (rounded down to whole pages).
         page_size: page size for a new database; an existing one keeps its own.
         replacer: buffer-pool replacement policy: ``"lru-k"``, ``"lru"`` or
@@ -180,6 +185,8 @@ class Database:
         self._wal: WriteAheadLog | None = None
         self._scratch: str | None = None
         self._tables: dict[str, Table] = {}
+        #: Tables a read-only open left out: name -> (table id, the error).
+        self._unreadable: dict[str, tuple[int, BaseException]] = {}
         self._pending_removals: list[str] = []
 
         os.makedirs(self.path, exist_ok=True)
@@ -196,7 +203,15 @@ class Database:
             self._next_file_id = max(int(data["next_file_id"]), self._highest_file_number() + 1)
             self._closed = False
             for name, entry in data["tables"].items():
-                self._tables[name] = Table(self, name, entry)
+                try:
+                    self._tables[name] = Table(self, name, entry)
+                except (CorruptionError, FileFormatError, OSError) as exc:
+                    # A writer must not run with a table missing, because its
+                    # next checkpoint would drop that table's logged changes.
+                    if not readonly:
+                        raise
+                    self._unreadable[name] = (int(entry["id"]), exc)
+                    log.info("%s: table %r is left out of this read-only open: %s", self.path, name, exc)
 
             replayed = self._recover()
             if not readonly:
@@ -339,13 +354,22 @@ class Database:
             try:
                 return self._tables[name]
             except KeyError:
+                if name in self._unreadable:
+                    raise self._unreadable[name][1].with_traceback(None) from None
                 known = ", ".join(sorted(self._tables)) or "none"
                 raise TableNotFoundError(f"no table {name!r} in {self.path} (tables: {known})") from None
 
     def table_names(self) -> list[str]:
+        """Return the sorted names of the tables this open can read (see ``readonly`` in :func:`connect`)."""
         with self._lock:
             self._check_open()
             return sorted(self._tables)
+
+    def unreadable_tables(self) -> dict[str, str]:
+        """Return the tables a read-only open left out because of damaged files, with each error message."""
+        with self._lock:
+            self._check_open()
+            return {name: str(error) for name, (_id, error) in sorted(self._unreadable.items())}
 
     def stats(self) -> dict[str, Any]:
         """Buffer-pool counters (``hits``, ``misses``, ``reads``, ``writes``, ``evictions``) and more.
@@ -562,6 +586,8 @@ class Database:
                 raise CorruptLogError(f"log record at LSN {record.lsn} contains an invalid table definition: {problem}")
             by_id[table_id] = self._apply_create_table(name, entry)
             return
+        if any(table_id == left_out for left_out, _ in self._unreadable.values()):
+            return  # a table this read-only open could not read
         table = by_id.get(table_id)
         if table is None or table._closed:
             raise CorruptLogError(f"log record at LSN {record.lsn} names table id {table_id}, which does not exist")
@@ -719,8 +745,8 @@ def _take_lock(path: str, readonly: bool) -> int:
     try:
         fcntl.flock(fd, (fcntl.LOCK_SH if readonly else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
-        # Only readers hold the lock if a shared lock can still be taken;
-        # then, and only then, readonly=True would get in.
+        # A shared lock can still be taken only when readers alone hold the
+        # lock, and only then would readonly=True get in.
         readers_only = not readonly and _lock_is_shareable(fd)
         os.close(fd)
         if readers_only:

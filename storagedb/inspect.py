@@ -32,7 +32,13 @@ def database_info(db) -> dict[str, Any]:
                 "primary_key": list(db.table(name).primary_key),
             }
         )
-    return {"database": db.path, "page_size": db.page_size, "tables": tables, "buffer_pool": db.stats()}
+    return {
+        "database": db.path,
+        "page_size": db.page_size,
+        "tables": tables,
+        "unreadable_tables": db.unreadable_tables(),
+        "buffer_pool": db.stats(),
+    }
 
 
 def table_info(db, name: str) -> dict[str, Any]:

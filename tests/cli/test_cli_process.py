@@ -564,3 +564,40 @@ def test_check_decodes_rows_that_live_only_in_the_log(tmp_path):
     status, out, err = cli("scan", db, "t", "--format", "csv")
     assert status == 0, err
     assert out.count("\n") == 50
+
+
+def test_damaged_table_leaves_other_tables_readable(orders_db, tmp_path):
+    import storagedb
+
+    db = tmp_path / "one_damaged.db"
+    shutil.copytree(orders_db, db)
+    path = segment_path(db, "orders")
+    with open(path, "r+b") as handle:
+        handle.truncate(2 * 4096)
+
+    with storagedb.connect(db, readonly=True) as reader:
+        assert reader.table_names() == ["orders_pax"]
+        assert list(reader.unreadable_tables()) == ["orders"]
+        assert path.name in reader.unreadable_tables()["orders"]
+        assert reader.table("orders_pax").row_count() == 15_000
+        with pytest.raises(storagedb.StorageDBError, match=path.name):
+            reader.table("orders")
+    with pytest.raises(storagedb.StorageDBError, match=path.name):
+        storagedb.connect(db)
+
+    code, out, err = cli("scan", db, "orders_pax", "--format", "csv", "--limit", "2")
+    assert code == 0, err
+    assert out.count("\n") == 3
+    assert err == ""
+    code, out, err = cli("info", db)
+    assert code == 0, err
+    assert "orders_pax" in out
+    assert err.startswith("storagedb: warning: table 'orders' cannot be read: ")
+    assert path.name in err
+    code, out, err = cli("scan", db, "orders", "--limit", "1")
+    assert code == 1
+    assert out == ""
+    assert path.name in err
+    code, out, err = cli("check", db)
+    assert code == 1
+    assert path.name in err
