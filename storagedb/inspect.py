@@ -223,6 +223,9 @@ def _check_opening(path: str, checked: dict[str, int]) -> list[str]:
 
     try:
         with connect(path, readonly=True) as db:
+            unreadable = db.unreadable_tables()
+            if unreadable:
+                return [f"table {name!r} cannot be read: {problem}" for name, problem in unreadable.items()]
             for name in db.table_names():
                 open_segment = db.table(name)._open
                 if open_segment is None:

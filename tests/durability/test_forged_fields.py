@@ -288,3 +288,32 @@ def test_log_catalog_record_fuzz(probe, known, tmp_path):
             failures.append(f"record {index} type {record.type} body {json.dumps(body)[:120]}: {detail}")
         shutil.rmtree(db_path)
     assert not failures, "\n".join(failures)
+
+
+def test_forged_delete_vector_leaves_table_out(tmp_path):
+    import storagedb
+    from storagedb.inspect import check_database
+
+    db_path = tmp_path / "db"
+    with storagedb.connect(db_path) as db:
+        damaged = db.create_table("t", [("k", "int64", "not null")], primary_key="k")
+        damaged.insert_many([(i,) for i in range(5000)])
+        db.checkpoint()
+        damaged.delete(5)
+        healthy = db.create_table("o", [("k", "int64", "not null")], primary_key="k")
+        healthy.insert_many([(i,) for i in range(100)])
+    _directory, _segments, vectors = table_files(str(db_path), "t")
+    page = read_page(vectors[0], 1)
+    assert struct.unpack_from("<Q", page, 24) == (5000,)  # the vector's row count
+    struct.pack_into("<Q", page, 24, 5000 + 2**28)
+    write_page(vectors[0], 1, page)  # with a valid checksum
+
+    with storagedb.connect(db_path, readonly=True) as reader:
+        assert reader.table_names() == ["o"]
+        assert reader.table("o").row_count() == 100
+        assert "delete vector covers 268440456 rows" in reader.unreadable_tables()["t"]
+    problems, _checked = check_database(str(db_path))
+    assert len(problems) == 1
+    assert problems[0].startswith("table 't' cannot be read: ")
+    with pytest.raises(storagedb.StorageDBError, match="delete vector covers"):
+        storagedb.connect(db_path)
