@@ -243,7 +243,7 @@ def _value_reader(data: AnyColumn, is_bool: bool) -> Callable[[int], Any]:
     as a list) is done here once per decoded chunk, so that each point read
     is one or two C calls.
     """
-    nulls = data.nulls
+    only_non_null = False
     if isinstance(data, DictionaryColumn):
         dictionary = data.dictionary.tolist()
         code_at = data.codes.item
@@ -252,31 +252,16 @@ def _value_reader(data: AnyColumn, is_bool: bool) -> Callable[[int], Any]:
             return dictionary[code_at(position)]
 
     elif isinstance(data, RunColumn):
-        # Runs cover the non-NULL rows only, so a row's index among them is
-        # its position minus the NULLs before it.
         ends = np.cumsum(data.run_lengths).tolist()
         run_values = data.run_values.tolist()
-        if nulls is None:
+        only_non_null = True
 
-            def read(position: int) -> Any:
-                return run_values[bisect.bisect_right(ends, position)]
-
-        else:
-            live = ~nulls
-            live_before = (np.cumsum(live) - live).item
-
-            def read(position: int) -> Any:
-                return run_values[bisect.bisect_right(ends, live_before(position))]
+        def read(index: int) -> Any:
+            return run_values[bisect.bisect_right(ends, index)]
 
     else:
         read = data.values.item
-    if nulls is not None:
-        is_null = nulls.item
-        read_value = read
-
-        def read(position: int) -> Any:
-            return None if is_null(position) else read_value(position)
-
+    read = _with_nulls(read, data.nulls, only_non_null)
     if is_bool:
         read_number = read
 
@@ -287,29 +272,46 @@ def _value_reader(data: AnyColumn, is_bool: bool) -> Callable[[int], Any]:
     return read
 
 
-def _text_reader(bounds: np.ndarray, data: bytes, is_text: bool, nulls: np.ndarray | None) -> Callable[[int], Any]:
-    """Return a value reader (as :func:`_value_reader`) over a plain text or blob chunk's bytes."""
-    bound = _narrow(bounds).item
-    if nulls is None:
-        index_of = None
-    else:
-        live = ~nulls
-        index_of = _narrow(np.cumsum(live) - live).item
+def _text_reader(bounds: np.ndarray, data: bytes, is_text: bool) -> Callable[[int], Any]:
+    """Return a function from a value index to that value of a plain text or blob chunk's bytes."""
+    bound = bounds.item
 
-    def read(position: int) -> Any:
-        if index_of is not None:
-            if nulls[position]:
-                return None
-            position = index_of(position)
-        piece = data[bound(position) : bound(position + 1)]
+    def read(index: int) -> Any:
+        piece = data[bound(index) : bound(index + 1)]
         if not is_text:
             return piece
         try:
             return piece.decode("utf-8")
         except UnicodeDecodeError:
-            raise CorruptChunkError(f"plain text payload: value {position} is not valid UTF-8") from None
+            raise CorruptChunkError(f"plain text payload: value {index} is not valid UTF-8") from None
 
     return read
+
+
+def _with_nulls(read: Callable[[int], Any], nulls: np.ndarray | None, only_non_null: bool) -> Callable[[int], Any]:
+    """Wrap a value reader so that NULL rows read as None.
+
+    With ``only_non_null``, ``read`` takes an index among the non-NULL rows
+    (run-length and plain text chunks store only those), so a row's position
+    is first turned into the number of non-NULL rows before it.
+    """
+    if nulls is None:
+        return read
+    is_null = nulls.item
+    if not only_non_null:
+
+        def read_row(position: int) -> Any:
+            return None if is_null(position) else read(position)
+
+        return read_row
+
+    live = ~nulls
+    index_of = _narrow(np.cumsum(live) - live).item
+
+    def read_non_null_row(position: int) -> Any:
+        return None if is_null(position) else read(index_of(position))
+
+    return read_non_null_row
 
 
 def _narrow(array: np.ndarray) -> np.ndarray:
@@ -573,10 +575,12 @@ class ColumnarLayoutReader:
             parts = view.variable_bounds()
             if parts is not None:
                 # Plain text stays as bytes, about a third of the memory of str objects.
-                bounds, data = parts
+                bounds, data = _narrow(parts[0]), parts[1]
                 nulls = view.nulls()
-                readers.append(_text_reader(bounds, data, self.schema.columns[column].type.base == "text", nulls))
-                nbytes += len(data) + bounds.nbytes // 2 + (0 if nulls is None else 5 * len(nulls))
+                is_text = self.schema.columns[column].type.base == "text"
+                readers.append(_with_nulls(_text_reader(bounds, data, is_text), nulls, only_non_null=True))
+                # A NULL mask of one byte per row and an index of at most four.
+                nbytes += len(data) + bounds.nbytes + (0 if nulls is None else 5 * len(nulls))
                 continue
             decoded = _narrowed(_decode_view(view, raw=True))
             nbytes += _estimated_bytes(decoded)
