@@ -197,8 +197,8 @@ def check_database(path: str) -> tuple[list[str], dict[str, int]]:
                     checked["rows"] += _decode_all(opened, problems)
                 finally:
                     opened.close()
-        if not problems:
-            problems.extend(_check_opening(path, checked))
+        # Tables whose files failed above would be reported twice as unreadable.
+        problems.extend(_check_opening(path, checked, report_unreadable=not problems))
     finally:
         import fcntl
 
@@ -207,35 +207,33 @@ def check_database(path: str) -> tuple[list[str], dict[str, int]]:
     return problems, checked
 
 
-def _check_opening(path: str, checked: dict[str, int]) -> list[str]:
+def _check_opening(path: str, checked: dict[str, int], report_unreadable: bool) -> list[str]:
     """Open the database read-only as a user would, which reads the write-ahead log.
 
     The checks above read the catalog and the segment files but not the
     log, whose damaged header or middle would stop every later open. The
     rows that live only in the log (committed since the last checkpoint)
-    are decoded here and counted in ``checked["log_rows"]``.
-
-    NOTE: this runs only when the segment files passed, because an open
-    fails on the first damaged segment again and would repeat its problem,
-    so a damaged log next to a damaged segment goes unreported.
+    are decoded here and counted in ``checked["log_rows"]``. With
+    ``report_unreadable``, each table the open leaves out is a problem too.
     """
     from .database import connect
 
+    problems: list[str] = []
     try:
         with connect(path, readonly=True) as db:
-            unreadable = db.unreadable_tables()
-            if unreadable:
-                return [f"table {name!r} cannot be read: {problem}" for name, problem in unreadable.items()]
+            if report_unreadable:
+                for name, problem in db.unreadable_tables().items():
+                    problems.append(f"table {name!r} cannot be read: {problem}")
             for name in db.table_names():
-                open_segment = db.table(name)._open
-                if open_segment is None:
+                table = db.table(name)
+                if table._open is None:
                     continue
-                wanted = list(range(len(db.table(name).schema.columns)))
-                for columns, _rids in open_segment.scan(wanted):
+                every_column = list(range(len(table.schema.columns)))
+                for columns, _rids in table._open.scan(every_column):
                     checked["log_rows"] += len(columns[0]) if columns else 0
     except (StorageDBError, OSError) as exc:
         return [str(exc) if isinstance(exc, StorageDBError) else f"{exc.filename}: {exc.strerror or exc}"]
-    return []
+    return problems
 
 
 def _decode_all(segment, problems: list[str]) -> int:

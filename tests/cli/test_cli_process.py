@@ -508,6 +508,27 @@ def test_check_names_damaged_log_header(orders_db, tmp_path):
     assert "checksum mismatch" in err
 
 
+def test_check_names_damaged_log_and_segment(orders_db, tmp_path):
+    db = tmp_path / "both.db"
+    shutil.copytree(orders_db, db)
+    path = segment_path(db, "orders")
+    with open(path, "r+b") as handle:
+        handle.seek(3 * 4096 + 100)
+        byte = handle.read(1)
+        handle.seek(3 * 4096 + 100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    log = db / "wal.log"
+    data = bytearray(log.read_bytes())
+    data[24] ^= 0x10  # start_lsn, inside the header's checksum
+    log.write_bytes(bytes(data))
+
+    code, out, err = cli("check", db)
+    assert code == 1
+    assert f"{path.name}: page 3" in err
+    assert "wal.log" in err
+    assert "check failed: 2 problems" in err
+
+
 def test_check_names_missing_log(orders_db, tmp_path):
     db = tmp_path / "nolog.db"
     shutil.copytree(orders_db, db)
