@@ -115,9 +115,9 @@ class RecordCodec:
             self.key_struct = None
             self._key_reorder = []
         self._key_in_order = self._key_reorder == list(range(len(self._key_reorder)))
-        #: ``key_reader(buffer, offset)`` does what :meth:`key_of` does; for a
-        #: fixed-width key stored in key order it is the struct's own method,
-        #: which saves a Python call per probe of a binary search.
+        #: ``key_reader(buffer, offset)`` returns what :meth:`key_of` returns.
+        #: For a fixed-width key stored in key order it is the struct's own
+        #: method, which saves a Python call per probe of a binary search.
         self.key_reader = self.key_struct.unpack_from if self.key_struct and self._key_in_order else self.key_of
 
     # -- one record ------------------------------------------------------

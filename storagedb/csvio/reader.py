@@ -330,10 +330,10 @@ class DelimitedReader:
             self.types = self._declared
             if self.header and found_columns != len(self._declared):
                 names = [str(name) for name in self.names]
-                shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+                listed = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
                 raise LoadError(
                     f"{self.path}:1: the header has {found_columns} fields but {len(self._declared)} columns "
-                    f"are expected ({shown}); give one field per column"
+                    f"are expected ({listed}); give one field per column"
                 )
         elif self.header:
             self.names = self._header_names(header_grid, found_columns)

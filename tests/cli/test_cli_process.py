@@ -334,7 +334,7 @@ def test_writer_lock_blocks_other_commands(orders_db, tmp_path):
         assert "database is locked" in err, name
 
 
-def test_lock_message_offers_readonly_only_when_it_would_work(orders_db, tmp_path):
+def test_lock_message_readonly_hint(orders_db, tmp_path):
     import storagedb
 
     db = tmp_path / "api.db"
@@ -568,7 +568,7 @@ def test_demo_keep_refuses_directory_of_other_files(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_check_decodes_rows_that_live_only_in_the_log(tmp_path):
+def test_check_counts_log_only_rows(tmp_path):
     db = tmp_path / "wal_only.db"
     code = (
         "import os, sys, storagedb\n"
